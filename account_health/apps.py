@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class AccountHealthConfig(AppConfig):
+    name = "account_health"

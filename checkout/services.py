@@ -1,0 +1,224 @@
+"""Placing an order: every rule of a purchase in one durable transaction.
+
+Checks that only read (offers, address, shippability) run first, outside the transaction; the
+transaction then takes the stock with guarded updates, writes orders, lines and events together.
+Capabilities that take part in a purchase (shippability, coupons, invitations) add their step here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from checkout import errors
+from core import clock, outbox
+from core.clock import add_business_days
+from core.money import quantize
+from marketplace.choices import SellerStatus
+from marketplace.models import Address, Offer, Order, OrderLine, User
+from marketplace.services import order_event_payload
+
+logger = logging.getLogger(__name__)
+
+MAX_LINES = 50  # a cart bigger than this is a script, not a shopper
+MAX_QUANTITY = 100  # per line; bulk buyers use the business channel
+RETRY_ATTEMPTS = 3  # serialization failures and deadlocks (SQLSTATE 40001, 40P01)
+RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+@dataclass(frozen=True)
+class CartLine:
+    offer_id: int
+    quantity: int
+
+
+@dataclass
+class PlannedOrder:
+    """What checkout will write for one seller."""
+
+    seller_id: int
+    offers: list[tuple[Offer, int]]
+    promised_delivery_earliest: Any = None
+    promised_delivery_latest: Any = None
+    fulfilment_channel: str = ""
+    discounts: dict[int, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class CheckoutResult:
+    checkout_reference: uuid.UUID
+    orders: list[Order]
+
+
+def _merge_lines(lines: Sequence[CartLine]) -> list[CartLine]:
+    if not lines:
+        raise errors.CartInvalid(_("The cart is empty."), fields={"lines": [_("Add at least one line.")]})
+    quantities: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise errors.CartInvalid(
+                fields={"lines": [_("Quantities must be 1 to %(max)d.") % {"max": MAX_QUANTITY}]}
+            )
+        quantities[line.offer_id] += line.quantity
+    if len(quantities) > MAX_LINES:
+        raise errors.CartInvalid(fields={"lines": [_("At most %(max)d lines.") % {"max": MAX_LINES}]})
+    merged = [CartLine(offer_id, quantity) for offer_id, quantity in sorted(quantities.items())]
+    if any(line.quantity > MAX_QUANTITY for line in merged):
+        raise errors.CartInvalid(
+            fields={"lines": [_("Quantities must be 1 to %(max)d.") % {"max": MAX_QUANTITY}]}
+        )
+    return merged
+
+
+def _load_offers(lines: list[CartLine]) -> dict[int, Offer]:
+    offers = Offer.objects.select_related("seller", "product", "product__category").in_bulk(
+        [line.offer_id for line in lines]
+    )
+    for line in lines:
+        offer = offers.get(line.offer_id)
+        if offer is None:
+            raise errors.OfferUnavailable(
+                _("No such offer."), code="offer_not_found", status=404,
+                extra={"offer_id": line.offer_id},
+            )
+        if not offer.is_active or not offer.product.is_active:
+            raise errors.OfferUnavailable(extra={"offer_id": offer.pk})
+        if offer.seller.status != SellerStatus.ACTIVE:
+            raise errors.SellerNotActive(extra={"offer_id": offer.pk})
+    return offers
+
+
+def checkout_place(
+    buyer: User,
+    *,
+    lines: Sequence[CartLine],
+    address_id: int,
+    now: datetime | None = None,
+) -> CheckoutResult:
+    """Place one order per seller for the cart, or refuse it whole and change nothing."""
+    now = now or clock.now()
+    merged = _merge_lines(lines)
+    address = Address.objects.filter(owner=buyer, pk=address_id).first()
+    if address is None:
+        raise errors.CheckoutAddressNotFound()
+    offers = _load_offers(merged)
+    for line in merged:
+        if offers[line.offer_id].requires_invitation:
+            raise errors.InvitationRequired(extra={"offer_id": line.offer_id})
+
+    plans: dict[int, PlannedOrder] = {}
+    for line in merged:
+        offer = offers[line.offer_id]
+        plan = plans.setdefault(offer.seller_id, PlannedOrder(seller_id=offer.seller_id, offers=[]))
+        plan.offers.append((offer, line.quantity))
+        plan.fulfilment_channel = offer.fulfilment_channel
+
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            return _commit(buyer, address, merged, plans, now)
+        except OperationalError as error:
+            sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
+            if sqlstate not in RETRY_SQLSTATES or attempt == RETRY_ATTEMPTS:
+                raise
+            logger.info("checkout retried after %s", sqlstate)
+            time.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _commit(
+    buyer: User,
+    address: Address,
+    merged: list[CartLine],
+    plans: dict[int, PlannedOrder],
+    now: datetime,
+) -> CheckoutResult:
+    reference = uuid.uuid4()
+    with transaction.atomic(durable=True):
+        # Offer-id order: two carts with the same offers take their row locks in the same order.
+        for line in merged:
+            taken = Offer.objects.filter(
+                pk=line.offer_id, stock__gte=line.quantity, is_active=True
+            ).update(stock=F("stock") - line.quantity)
+            if taken != 1:
+                raise errors.OutOfStock(extra={"offer_id": line.offer_id})
+
+        orders: list[Order] = []
+        for seller_id in sorted(plans):
+            plan = plans[seller_id]
+            currency = plan.offers[0][0].currency
+            if any(offer.currency != currency for offer, _quantity in plan.offers):
+                raise errors.CartInvalid(_("One seller's offers must share a currency."))
+            line_rows = []
+            subtotal = Decimal(0)
+            discount_total = Decimal(0)
+            for offer, quantity in plan.offers:
+                gross = quantize(offer.price * quantity, currency)
+                discount = plan.discounts.get(offer.pk, Decimal(0))
+                subtotal += gross
+                discount_total += discount
+                line_rows.append((offer, quantity, gross, discount))
+            handling = max(offer.handling_days for offer, _quantity in plan.offers)
+            order = Order.objects.create(
+                buyer=buyer,
+                seller_id=seller_id,
+                checkout_reference=reference,
+                currency=currency,
+                subtotal=subtotal,
+                discount_total=discount_total,
+                total=subtotal - discount_total,
+                address=address,
+                ship_name=address.name,
+                ship_line1=address.line1,
+                ship_line2=address.line2,
+                ship_city=address.city,
+                ship_region=address.region,
+                ship_postal_code=address.postal_code,
+                ship_country=address.country,
+                fulfilment_channel=plan.fulfilment_channel,
+                placed_at=now,
+                ship_by=add_business_days(now.date(), handling),
+                promised_delivery_earliest=plan.promised_delivery_earliest,
+                promised_delivery_latest=plan.promised_delivery_latest,
+            )
+            OrderLine.objects.bulk_create(
+                [
+                    OrderLine(
+                        order=order,
+                        offer=offer,
+                        product_title=offer.product.title,
+                        quantity=quantity,
+                        unit_price=offer.price,
+                        discount=discount,
+                        line_total=gross - discount,
+                    )
+                    for offer, quantity, gross, discount in line_rows
+                ]
+            )
+            outbox.emit(
+                "order.placed",
+                order_event_payload(
+                    order,
+                    checkout_reference=str(reference),
+                    placed_at=now.isoformat(),
+                    ship_by=order.ship_by.isoformat(),
+                    total=str(order.total),
+                    currency=currency,
+                    lines=[
+                        {"offer_id": offer.pk, "quantity": quantity, "line_total": str(gross - discount)}
+                        for offer, quantity, gross, discount in line_rows
+                    ],
+                ),
+            )
+            orders.append(order)
+    return CheckoutResult(checkout_reference=reference, orders=orders)

@@ -1,0 +1,55 @@
+"""Domain errors with stable codes. The API turns them into the error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refusal a client can act on. ``code`` is stable and documented; ``detail`` is for people."""
+
+    code: str = "domain_error"
+    status: int = 400
+    default_detail: str = "The request could not be carried out."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.detail = str(detail or self.default_detail)
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.fields = fields or {}
+        self.extra = extra or {}
+        super().__init__(f"{self.code}: {self.detail}")
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    default_detail = "Not found."
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    default_detail = "You may not do this."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    default_detail = "The resource changed; try again."
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    status = 503
+    default_detail = "Temporarily unavailable; try again shortly."

@@ -1,0 +1,138 @@
+"""Idempotency-Key for unsafe API calls.
+
+Same user + same key + same body replays the stored response; another body gets 422; a request
+arriving while the first is still running gets 409. Keys belong to a user: two users may use the
+same key without seeing each other's responses.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core import clock
+from core.errors import Conflict, DomainError
+from core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyMissing(DomainError):
+    code = "idempotency_key_required"
+    default_detail = _("This operation needs an Idempotency-Key header.")
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "idempotency_key_invalid"
+    default_detail = _("The Idempotency-Key must be 1 to 255 printable characters.")
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 422
+    default_detail = _("This Idempotency-Key was already used with a different request.")
+
+
+class IdempotencyInFlight(Conflict):
+    code = "idempotency_in_flight"
+    default_detail = _("A request with this Idempotency-Key is still being processed.")
+
+
+def request_fingerprint(request: Request) -> str:
+    body = json.dumps(request.data, sort_keys=True, default=str, separators=(",", ":"))
+    raw = f"{request.method} {request.path}\n{body}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                user=request.user, key=key, method=request.method, path=request.path,
+                request_hash=fingerprint,
+            )
+            return record, True
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(user=request.user, key=key)
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    if record.state == IdempotencyRecord.State.IN_FLIGHT:
+        # A worker that died mid-request leaves an in-flight row; after the timeout the key is free.
+        stale_before = now - settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT
+        taken = IdempotencyRecord.objects.filter(
+            pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=stale_before
+        ).update(created_at=now)
+        if taken:
+            return record, True
+        raise IdempotencyInFlight()
+    return record, False
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Decorate an APIView handler (post/put/patch/delete) to require and honour the header."""
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER)
+        if key is None:
+            raise IdempotencyKeyMissing()
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise IdempotencyKeyInvalid()
+        record, is_new = _claim(request, key, request_fingerprint(request))
+        if not is_new:
+            response = Response(record.response_body, status=record.response_status)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except DomainError as error:
+            if error.status >= 500:
+                _release(record)
+                raise
+            from core.api.errors import error_body
+
+            response = Response(error_body(error), status=error.status)
+        except BaseException:
+            _release(record)
+            raise
+        if response.status_code >= 500:
+            _release(record)
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            state=IdempotencyRecord.State.DONE,
+            response_status=response.status_code,
+            response_body=json.loads(json.dumps(response.data, default=str)),
+            completed_at=clock.now(),
+        )
+        return response
+
+    return wrapper
+
+
+def _release(record: IdempotencyRecord) -> None:
+    """Forget a key whose request failed, so the client may retry it at once."""
+    try:
+        IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT).delete()
+    except Exception:  # noqa: BLE001 - database gone: the in-flight timeout frees the key later
+        pass
+
+
+def idempotency_purge(*, now: Any = None) -> int:
+    now = now or clock.now()
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=now - settings.IDEMPOTENCY_KEY_TTL
+    ).delete()
+    return deleted

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from core import idempotency, outbox
+
+
+@shared_task(ignore_result=True)
+def outbox_relay() -> int:
+    return outbox.relay()
+
+
+@shared_task(ignore_result=True)
+def idempotency_purge() -> int:
+    return idempotency.idempotency_purge()

@@ -1,0 +1,70 @@
+"""Persona fixtures shared by every app's tests: two shoppers, two sellers, staff."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import AddressFactory, OfferFactory, SellerFactory, UserFactory
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def shopper(db):
+    user = UserFactory(email="shopper.a@example.test")
+    AddressFactory(owner=user)
+    return user
+
+
+@pytest.fixture
+def shopper_b(db):
+    user = UserFactory(email="shopper.b@example.test")
+    AddressFactory(owner=user, line1="Marienplatz 2", city="München", postal_code="80331")
+    return user
+
+
+@pytest.fixture
+def seller(db):
+    return SellerFactory(owner=UserFactory(email="seller.a@example.test"), display_name="Seller A")
+
+
+@pytest.fixture
+def seller_b(db):
+    return SellerFactory(owner=UserFactory(email="seller.b@example.test"), display_name="Seller B")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff@example.test", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def offer(seller):
+    return OfferFactory(seller=seller, stock=10)
+
+
+@pytest.fixture
+def api():
+    """An anonymous API client; ``api_as(user)`` gives an authenticated one."""
+    return APIClient()
+
+
+@pytest.fixture
+def api_as():
+    return client_for
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

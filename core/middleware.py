@@ -13,7 +13,9 @@ from core.logging import request_id_var
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 REQUESTS = Counter(
-    "http_requests_total", "HTTP responses by method, route and status", ["method", "route", "status"]
+    "http_requests_total",
+    "HTTP responses by method, route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram("http_request_seconds", "HTTP request latency by route", ["route"])
 

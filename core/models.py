@@ -24,7 +24,7 @@ class OutboxEvent(models.Model):
     topic = models.CharField(max_length=64, db_index=True)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set once every handler registered for the topic has run; the relay claims rows where it is null.
+    # Set once every handler of the topic has run; the relay claims the rows where it is null.
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

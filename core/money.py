@@ -7,7 +7,15 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 # ISO 4217 minor units of the currencies the marketplace sells in.
-CURRENCY_EXPONENTS: dict[str, int] = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "PLN": 2, "SEK": 2, "JPY": 0}
+CURRENCY_EXPONENTS: dict[str, int] = {
+    "EUR": 2,
+    "USD": 2,
+    "GBP": 2,
+    "CHF": 2,
+    "PLN": 2,
+    "SEK": 2,
+    "JPY": 0,
+}
 CURRENCY_CHOICES = [(code, code) for code in CURRENCY_EXPONENTS]
 DEFAULT_CURRENCY = "EUR"
 MAX_DIGITS = 12

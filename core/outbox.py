@@ -1,10 +1,10 @@
 """The transactional outbox: events written with the change, handled once each after commit.
 
 Apps register handlers per topic in their ``AppConfig.ready`` through :func:`register`. The relay
-claims pending events with ``FOR UPDATE SKIP LOCKED`` so several relays never take the same rows, and
-runs every handler inside its own savepoint together with an :class:`OutboxDelivery` row: the handler's
-database effects and the proof that it ran commit together, so a relay killed at any point and run
-again runs each handler exactly once.
+claims pending events with ``FOR UPDATE SKIP LOCKED`` so several relays never take the same rows,
+and runs every handler in its own savepoint with an :class:`OutboxDelivery` row: the
+handler's database effects and the proof that it ran commit together, so a relay killed at any
+point and run again runs each handler exactly once.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def health(request: HttpRequest) -> JsonResponse:
             checks["celery"] = "down"
     healthy = checks["database"] == "ok" and checks["cache"] == "ok"
     return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "degraded", "checks": checks},
+        status=200 if healthy else 503,
     )
 
 

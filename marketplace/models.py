@@ -23,11 +23,15 @@ from marketplace.choices import (
 
 
 def money_field(*args: object, **kwargs: object) -> models.DecimalField:
-    return models.DecimalField(*args, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+    return models.DecimalField(
+        *args, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def currency_field(**kwargs: object) -> models.CharField:
-    return models.CharField(max_length=3, choices=CURRENCY_CHOICES, default=DEFAULT_CURRENCY, **kwargs)  # type: ignore[arg-type]
+    return models.CharField(
+        max_length=3, choices=CURRENCY_CHOICES, default=DEFAULT_CURRENCY, **kwargs
+    )  # type: ignore[arg-type]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -111,7 +115,9 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
         ordering = ["path"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "slug"], name="category_slug_unique_in_parent")
+            models.UniqueConstraint(
+                fields=["parent", "slug"], name="category_slug_unique_in_parent"
+            )
         ]
 
     def __str__(self) -> str:
@@ -169,7 +175,9 @@ class Offer(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="offer_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gt=0), name="offer_price_positive"),
-            models.UniqueConstraint(fields=["seller", "product"], name="offer_one_per_seller_product"),
+            models.UniqueConstraint(
+                fields=["seller", "product"], name="offer_one_per_seller_product"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -284,7 +292,9 @@ class OrderLine(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="order_line_quantity_positive"
+            ),
             models.UniqueConstraint(fields=["order", "offer"], name="order_line_offer_once"),
         ]
 
@@ -312,7 +322,9 @@ class Feedback(models.Model):
     """The buyer's rating of the seller for one order."""
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="feedback")
-    rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     comment = models.TextField(max_length=2000, blank=True)
     left_at = models.DateTimeField()
 

@@ -41,7 +41,7 @@ def order_event_payload(order: Order, **extra: Any) -> dict[str, Any]:
     }
 
 
-# --- Accounts ---------------------------------------------------------------------------------------
+# --- Accounts -------------------------------------------------------------------------------------
 
 
 def user_register(*, email: str, password: str, full_name: str = "", language: str = "en") -> User:
@@ -57,7 +57,7 @@ def user_register(*, email: str, password: str, full_name: str = "", language: s
     return user
 
 
-# --- Addresses --------------------------------------------------------------------------------------
+# --- Addresses ------------------------------------------------------------------------------------
 
 
 def _clean_address(data: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +83,9 @@ def _validate_address(values: dict[str, Any]) -> None:
             field_errors["postal_code"] = [_("This postal code is not valid for the country.")]
     if field_errors:
         raise errors.AddressInvalid(fields=field_errors)
-    values["postal_code"] = validation.normalise_postal_code(values["country"], values["postal_code"])
+    values["postal_code"] = validation.normalise_postal_code(
+        values["country"], values["postal_code"]
+    )
 
 
 def address_create(owner: User, *, data: dict[str, Any], make_default: bool = False) -> Address:
@@ -142,7 +144,7 @@ def address_delete(owner: User, *, address_id: int) -> None:
                 successor.save(update_fields=["is_default"])
 
 
-# --- Offers -----------------------------------------------------------------------------------------
+# --- Offers ---------------------------------------------------------------------------------------
 
 
 def offer_update(
@@ -191,7 +193,7 @@ def offer_update(
     return offer
 
 
-# --- Order lifecycle --------------------------------------------------------------------------------
+# --- Order lifecycle ------------------------------------------------------------------------------
 
 
 def _seller_order_for_update(seller: Seller, order_id: int) -> Order:
@@ -242,7 +244,11 @@ def order_ship(
         order.has_valid_tracking = True
         order.save(
             update_fields=[
-                "status", "shipped_at", "carrier", "tracking_number", "has_valid_tracking",
+                "status",
+                "shipped_at",
+                "carrier",
+                "tracking_number",
+                "has_valid_tracking",
                 "updated_at",
             ]
         )
@@ -322,7 +328,9 @@ def order_cancel(
     return order
 
 
-def message_send(buyer: User, *, order_id: int, body: str, now: datetime | None = None) -> BuyerMessage:
+def message_send(
+    buyer: User, *, order_id: int, body: str, now: datetime | None = None
+) -> BuyerMessage:
     now = now or clock.now()
     body = body.strip()
     if not body:
@@ -376,7 +384,8 @@ def feedback_leave(
     now = now or clock.now()
     if not 1 <= rating <= 5:
         raise errors.DomainError(
-            _("The rating must be 1 to 5 stars."), code="validation_error",
+            _("The rating must be 1 to 5 stars."),
+            code="validation_error",
             fields={"rating": [_("Choose 1 to 5 stars.")]},
         )
     with transaction.atomic():
@@ -402,7 +411,8 @@ def claim_file(
     now = now or clock.now()
     if not reason.strip():
         raise errors.DomainError(
-            _("Tell us what went wrong."), code="validation_error",
+            _("Tell us what went wrong."),
+            code="validation_error",
             fields={"reason": [_("This field is required.")]},
         )
     with transaction.atomic():
@@ -416,7 +426,9 @@ def claim_file(
                 )
         except IntegrityError as error:
             raise errors.ClaimExists() from error
-        outbox.emit("claim.filed", order_event_payload(order, claim_id=claim.pk, filed_at=now.isoformat()))
+        outbox.emit(
+            "claim.filed", order_event_payload(order, claim_id=claim.pk, filed_at=now.isoformat())
+        )
     return claim
 
 
@@ -434,13 +446,18 @@ def chargeback_file(
         if order is None:
             raise errors.OrderNotFound()
         chargeback = Chargeback.objects.create(
-            order=order, amount=amount, currency=order.currency,
-            is_seller_fault=is_seller_fault, filed_at=now,
+            order=order,
+            amount=amount,
+            currency=order.currency,
+            is_seller_fault=is_seller_fault,
+            filed_at=now,
         )
         outbox.emit(
             "chargeback.filed",
             order_event_payload(
-                order, chargeback_id=chargeback.pk, is_seller_fault=is_seller_fault,
+                order,
+                chargeback_id=chargeback.pk,
+                is_seller_fault=is_seller_fault,
                 filed_at=now.isoformat(),
             ),
         )
@@ -471,8 +488,12 @@ def refund_issue(
                 _("Refunds cannot exceed the order total."), code="refund_exceeds_total"
             )
         refund = Refund.objects.create(
-            order=order, amount=amount, currency=order.currency, kind=kind,
-            reason=reason[:300], issued_at=now,
+            order=order,
+            amount=amount,
+            currency=order.currency,
+            kind=kind,
+            reason=reason[:300],
+            issued_at=now,
         )
         outbox.emit(
             "refund.issued",

@@ -59,7 +59,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, (OperationalError, InterfaceError)) or _is_redis_error(exc):
         logger.warning("backing service unavailable", exc_info=exc)
         response = Response(
-            {"code": "service_unavailable", "detail": _("Temporarily unavailable; try again shortly."), "fields": {}},
+            {
+                "code": "service_unavailable",
+                "detail": _("Temporarily unavailable; try again shortly."),
+                "fields": {},
+            },
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -68,7 +72,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
-        fields = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
+        fields = (
+            _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
+        )
         return Response(
             {"code": "validation_error", "detail": _("The input is not valid."), "fields": fields},
             status=status.HTTP_400_BAD_REQUEST,

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from checkout.services import MAX_LINES, MAX_QUANTITY
+from core.api.serializers import StrictInput
+
+
+class CartLineInput(StrictInput):
+    offer_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class CheckoutInput(StrictInput):
+    address_id = serializers.IntegerField(min_value=1)
+    lines = CartLineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+
+
+class CartInput(StrictInput):
+    address_id = serializers.IntegerField(min_value=1)
+    lines = CartLineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+
+
+class MoneyOutput(serializers.Serializer):
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+
+
+class PlacedOrderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    seller_id = serializers.IntegerField()
+    status = serializers.CharField()
+    subtotal = MoneyOutput()
+    discount_total = MoneyOutput()
+    total = MoneyOutput()
+    ship_by = serializers.DateField()
+    promised_delivery_earliest = serializers.DateField(allow_null=True)
+    promised_delivery_latest = serializers.DateField(allow_null=True)
+
+
+class CheckoutOutput(serializers.Serializer):
+    checkout_reference = serializers.UUIDField()
+    orders = PlacedOrderOutput(many=True)
+
+
+class ProductOfferOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    seller_id = serializers.IntegerField()
+    seller_name = serializers.CharField()
+    price = MoneyOutput()
+    in_stock = serializers.BooleanField()
+    fulfilment_channel = serializers.CharField()
+    handling_days = serializers.IntegerField()
+    requires_invitation = serializers.BooleanField()
+
+
+class ProductCategoryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    path = serializers.CharField()
+
+
+class ProductPageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    brand = serializers.CharField()
+    category = ProductCategoryOutput()
+    is_hazardous = serializers.BooleanField()
+    offers = ProductOfferOutput(many=True)
+
+
+class CartLineOutput(serializers.Serializer):
+    offer_id = serializers.IntegerField()
+    product_title = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = MoneyOutput()
+    line_total = MoneyOutput()
+    in_stock = serializers.BooleanField()
+    requires_invitation = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class CartOutput(serializers.Serializer):
+    address_id = serializers.IntegerField()
+    lines = CartLineOutput(many=True)
+    totals = MoneyOutput(many=True)
+    is_purchasable = serializers.BooleanField()
+    quoted_at = serializers.DateTimeField()

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from core import clock, outbox
 from core.errors import PermissionDenied
 from marketplace import errors, validation
-from marketplace.choices import CancelledBy, ClaimStatus, OrderStatus, RefundKind
+from marketplace.choices import CancelledBy, ClaimStatus, OrderStatus, RefundKind, SellerStatus
 from marketplace.models import (
     Address,
     BuyerMessage,
@@ -500,3 +500,54 @@ def refund_issue(
             order_event_payload(order, refund_id=refund.pk, kind=kind, issued_at=now.isoformat()),
         )
     return refund
+
+
+# --- Sellers --------------------------------------------------------------------------------------
+
+
+def seller_set_status(
+    seller_id: int,
+    *,
+    status: str,
+    reason: str,
+    actor: User | None,
+    now: datetime | None = None,
+) -> Seller:
+    """Activate, suspend or deactivate a seller. Leaving "active" also ends the owner's sessions and
+    API tokens at once, so nobody keeps acting on a stale login."""
+    from django.contrib.sessions.models import Session
+    from rest_framework.authtoken.models import Token
+
+    now = now or clock.now()
+    if status not in SellerStatus.values:
+        raise ValueError(f"unknown seller status {status!r}")
+    with transaction.atomic():
+        seller = Seller.objects.select_for_update().filter(pk=seller_id).first()
+        if seller is None:
+            raise errors.DomainError(_("No such seller."), code="seller_not_found", status=404)
+        previous = seller.status
+        if previous == status:
+            return seller
+        seller.status = status
+        seller.save(update_fields=["status", "updated_at"])
+        if status != SellerStatus.ACTIVE:
+            Token.objects.filter(user_id=seller.owner_id).delete()
+            owner_key = str(seller.owner_id)
+            stale = [
+                session.pk
+                for session in Session.objects.filter(expire_date__gt=now).iterator()
+                if session.get_decoded().get("_auth_user_id") == owner_key
+            ]
+            Session.objects.filter(pk__in=stale).delete()
+        outbox.emit(
+            "seller.status_changed",
+            {
+                "seller_id": seller.pk,
+                "previous": previous,
+                "status": status,
+                "reason": reason[:2000],
+                "actor_id": actor.pk if actor else None,
+                "changed_at": now.isoformat(),
+            },
+        )
+    return seller

@@ -52,6 +52,10 @@ else:
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A unix-socket URL (the embedded server) puts the socket folder in OPTIONS; HOST is where it belongs.
+_socket_host = DATABASES["default"].get("OPTIONS", {}).pop("host", None)
+if _socket_host:
+    DATABASES["default"]["HOST"] = _socket_host
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -1,0 +1,35 @@
+"""Helpers for tests that start other processes against the test database."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+
+def database_url() -> str:
+    """A URL for the database the tests are using now (the test database, not the dev one)."""
+    db = settings.DATABASES["default"]
+    name = connection.settings_dict["NAME"]
+    host = str(db.get("HOST") or "")
+    user = quote(str(db.get("USER") or "postgres"))
+    password = quote(str(db.get("PASSWORD") or ""))
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{name}?host={host}"
+    port = db.get("PORT") or 5432
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process (relay, gunicorn, worker) that shares the test database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "TESTING": "1",
+        **extra,
+    }

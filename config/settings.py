@@ -24,9 +24,13 @@ DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 IS_PRODUCTION = DJANGO_ENV == "production"
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
-SECRET_KEY = env.str(
-    "SECRET_KEY",
-    default="" if IS_PRODUCTION else "dev-only-insecure-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+# Production must be given a key; development and tests use a fixed, obviously unsafe one.
+SECRET_KEY = (
+    env.str("SECRET_KEY")
+    if IS_PRODUCTION
+    else env.str(
+        "SECRET_KEY", default="dev-only-insecure-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+    )
 )
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION and not TESTING)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["*"])
@@ -52,7 +56,7 @@ else:
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
-# A unix-socket URL (the embedded server) puts the socket folder in OPTIONS; HOST is where it belongs.
+# A unix-socket URL (the embedded server) puts the socket folder in OPTIONS; it belongs in HOST.
 _socket_host = DATABASES["default"].get("OPTIONS", {}).pop("host", None)
 if _socket_host:
     DATABASES["default"]["HOST"] = _socket_host

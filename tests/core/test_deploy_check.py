@@ -22,7 +22,7 @@ def test_production_settings_pass_check_deploy_at_warning_level():
         "REDIS_URL": settings.REDIS_URL,
         "TESTING": "0",
     }
-    result = subprocess.run(  # noqa: S603 - our own manage.py
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -43,7 +43,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
         "DATABASE_URL": "postgresql://shop:secret@db.internal:5432/shop",
         "REDIS_URL": settings.REDIS_URL,
     }
-    result = subprocess.run(  # noqa: S603 - our own manage.py
+    result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
         env=env,

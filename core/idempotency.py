@@ -61,16 +61,16 @@ def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRec
     try:
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(
-                user=request.user,
+                user_id=int(request.user.pk or 0),
                 key=key,
-                method=request.method,
+                method=request.method or "",
                 path=request.path,
                 request_hash=fingerprint,
             )
             return record, True
     except IntegrityError:
         pass
-    record = IdempotencyRecord.objects.get(user=request.user, key=key)
+    record = IdempotencyRecord.objects.get(user_id=int(request.user.pk or 0), key=key)
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     if record.state == IdempotencyRecord.State.IN_FLIGHT:

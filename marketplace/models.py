@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -22,16 +23,16 @@ from marketplace.choices import (
 )
 
 
-def money_field(*args: object, **kwargs: object) -> models.DecimalField:
+def money_field(verbose_name: Any = None, **kwargs: Any) -> models.DecimalField:
     return models.DecimalField(
-        *args, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs
-    )  # type: ignore[arg-type]
+        verbose_name, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs
+    )
 
 
-def currency_field(**kwargs: object) -> models.CharField:
+def currency_field(**kwargs: Any) -> models.CharField:
     return models.CharField(
         max_length=3, choices=CURRENCY_CHOICES, default=DEFAULT_CURRENCY, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -59,7 +60,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)  # type: ignore[assignment]
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now, db_index=True)
 
@@ -67,7 +68,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")

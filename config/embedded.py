@@ -113,6 +113,19 @@ def redis_socket() -> Path:
         raise RuntimeError(f"embedded Valkey did not start; see {VALKEY_DIR / 'valkey.log'}")
 
 
+def is_running() -> bool:
+    """Whether both embedded servers are up (a supervisor that finds them up leaves them up)."""
+    import redis
+
+    if not (PG_DIR / "postmaster.pid").exists():
+        return False
+    try:
+        redis.Redis(unix_socket_path=str(_valkey_socket())).ping()
+    except (redis.ConnectionError, FileNotFoundError):
+        return False
+    return True
+
+
 def stop() -> None:
     """Stop both embedded servers; their data stays for the next start."""
     with _lock():

@@ -225,11 +225,18 @@ def order_ship(
     now = now or clock.now()
     carrier = carrier.strip().lower()
     tracking = validation.normalise_tracking_number(tracking_number)
-    if carrier not in validation.TRACKING_FORMATS:
+    if carrier not in validation.CARRIERS:
         raise errors.TrackingInvalid(
             _("Unknown carrier."), fields={"carrier": [_("Choose one of the listed carriers.")]}
         )
-    if not validation.is_valid_tracking(carrier, tracking):
+    if not tracking or len(tracking) > 60:
+        raise errors.TrackingInvalid(
+            fields={"tracking_number": [_("Enter the tracking number of the parcel.")]}
+        )
+    # A known carrier's number must have its format; an unverifiable carrier is accepted but the
+    # shipment does not count as validly tracked (it weighs on the valid tracking rate).
+    is_valid = validation.is_valid_tracking(carrier, tracking)
+    if carrier != validation.OTHER_CARRIER and not is_valid:
         raise errors.TrackingInvalid(
             fields={"tracking_number": [_("This is not a valid tracking number for the carrier.")]}
         )
@@ -241,7 +248,7 @@ def order_ship(
         order.shipped_at = now
         order.carrier = carrier
         order.tracking_number = tracking
-        order.has_valid_tracking = True
+        order.has_valid_tracking = is_valid
         order.save(
             update_fields=[
                 "status",
@@ -258,7 +265,7 @@ def order_ship(
                 order,
                 shipped_at=now.isoformat(),
                 ship_by=order.ship_by.isoformat(),
-                has_valid_tracking=True,
+                has_valid_tracking=is_valid,
             ),
         )
     return order

@@ -34,7 +34,9 @@ TRACKING_FORMATS: dict[str, re.Pattern[str]] = {
     "usps": re.compile(r"^\d{20,22}$"),
     "royalmail": re.compile(r"^[A-Z]{2}\d{9}GB$"),
 }
-CARRIERS = tuple(sorted(TRACKING_FORMATS))
+# "other": a carrier we cannot verify; accepted, but the shipment does not count as valid tracking.
+OTHER_CARRIER = "other"
+CARRIERS = (*sorted(TRACKING_FORMATS), OTHER_CARRIER)
 
 
 def normalise_postal_code(country: str, postal_code: str) -> str:

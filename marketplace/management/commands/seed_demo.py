@@ -2,7 +2,8 @@
 
 Orders go through the real services (checkout, ship, deliver, cancel, messages, feedback, claims)
 with a ``now=`` in the past, so every order has the outbox events the capabilities score.
-Deterministic (seeded) and idempotent: it does nothing when the demo staff account exists, unless ``--force``.
+Deterministic (seeded) and idempotent: it does nothing when the demo staff account exists,
+unless ``--force``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,31 @@
+"""Who may use the dashboard: signed-in users who own a seller account."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from marketplace.selectors import seller_for_user
+
+View = Callable[..., HttpResponse]
+
+
+def seller_required(view: View) -> View:
+    """Anonymous → login page; signed in without a seller account → a clear 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        seller = seller_for_user(request.user)  # type: ignore[arg-type]
+        if seller is None:
+            return render(request, "dashboard/not_a_seller.html", status=403)
+        request.seller = seller  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper

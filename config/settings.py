@@ -60,7 +60,7 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 _socket_host = DATABASES["default"].get("OPTIONS", {}).pop("host", None)
 if _socket_host:
     DATABASES["default"]["HOST"] = _socket_host
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if TESTING else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Several test runs may share one server (parallel developers, CI): each can name its own test DB.

@@ -255,3 +255,14 @@ def test_inactive_seller_offers_cannot_be_bought(shopper, seller):
     assert response.status_code == 409
     assert response.json()["code"] == "seller_not_active"
     assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_api_errors_speak_german_when_asked(shopper):
+    response = client_for(shopper).get("/api/me/orders/999/", HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "order_not_found",
+        "detail": "Diese Bestellung gibt es nicht.",
+        "fields": {},
+    }

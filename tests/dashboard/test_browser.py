@@ -52,7 +52,7 @@ def _log_in(page, email):
     page.wait_for_url("**/dashboard/")
 
 
-def test_seller_ships_an_order_through_the_form(page, seller, shopper):
+def test_seller_ships_an_order_through_the_form(page, seller, shopper, tmp_path):
     order = place_order(shopper, OfferFactory(seller=seller))
     _log_in(page, seller.owner.email)
     page.click("nav >> text=Orders")
@@ -61,7 +61,7 @@ def test_seller_ships_an_order_through_the_form(page, seller, shopper):
     page.fill("#id_tracking_number", "00340434161234567890")
     page.click("text=Mark as shipped")
     page.wait_for_selector("text=is marked as shipped")
-    page.screenshot(path="/tmp/dashboard-order.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "dashboard-order.png"), full_page=True)
     assert Order.objects.get(pk=order.pk).status == "shipped"
 
 

@@ -121,7 +121,8 @@ MIDDLEWARE = [
     "core.middleware.MetricsMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+# Benchmarks mount a bare baseline view beside the real routes (bench/urls.py).
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "marketplace.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

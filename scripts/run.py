@@ -69,7 +69,7 @@ def _stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
 def main() -> int:
     env, started_embedded = _prepare_environment()
     _manage(env, "migrate", "--noinput")
-    _manage(env, "seed_demo")
+    _manage(env, "seed_demo", "--orders", os.environ.get("SEED_DEMO_ORDERS", "2000"))
     _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
 
     bin_dir = Path(sys.executable).parent

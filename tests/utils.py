@@ -33,3 +33,11 @@ def child_env(**extra: str) -> dict[str, str]:
         "TESTING": "1",
         **extra,
     }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

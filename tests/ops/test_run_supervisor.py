@@ -1,4 +1,4 @@
-"""`make run` end to end: a fresh embedded data folder, a working site, and Ctrl-C leaves nothing."""
+"""`make run` end to end: a fresh embedded data folder, a working site, Ctrl-C leaves nothing."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started():
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TESTING"}
     }
     env.update(EMBEDDED_DATA_DIR=str(data_dir), PORT=str(port), SEED_DEMO_ORDERS="20", TESTING="0")
-    process = subprocess.Popen(  # noqa: S603 - our own supervisor
+    process = subprocess.Popen(
         [sys.executable, "scripts/run.py"],
         cwd=ROOT,
         env=env,

@@ -14,8 +14,10 @@ from typing import Any
 from checkout import errors
 from checkout.services import CartLine, _load_offers, _merge_lines
 from core import clock
+from core.errors import DomainError
 from core.money import quantize
 from marketplace.models import Address, User
+from promotions import services as promotions
 
 
 def cart_quote(
@@ -23,6 +25,7 @@ def cart_quote(
     *,
     lines: Sequence[CartLine],
     address_id: int,
+    coupon_code: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Lines with prices and what stands in the way of buying each; totals per currency."""
@@ -32,12 +35,14 @@ def cart_quote(
     if address is None:
         raise errors.CheckoutAddressNotFound()
     offers = _load_offers(merged)
+    coupon_block, line_discounts = _coupon(buyer, coupon_code, merged, offers, now)
     rows: list[dict[str, Any]] = []
     totals: dict[str, Decimal] = {}
     for line in merged:
         offer = offers[line.offer_id]
         gross = quantize(offer.price * line.quantity, offer.currency)
-        totals[offer.currency] = totals.get(offer.currency, Decimal(0)) + gross
+        discount = line_discounts.get(offer.pk, Decimal(0))
+        totals[offer.currency] = totals.get(offer.currency, Decimal(0)) + gross - discount
         rows.append(
             {
                 "offer_id": offer.pk,
@@ -45,6 +50,7 @@ def cart_quote(
                 "quantity": line.quantity,
                 "unit_price": {"amount": str(offer.price), "currency": offer.currency},
                 "line_total": {"amount": str(gross), "currency": offer.currency},
+                "discount": {"amount": str(discount), "currency": offer.currency},
                 "in_stock": offer.stock >= line.quantity,
                 "requires_invitation": offer.requires_invitation,
                 "problems": [] if offer.stock >= line.quantity else ["out_of_stock"],
@@ -53,6 +59,7 @@ def cart_quote(
     return {
         "address_id": address.pk,
         "lines": rows,
+        "coupon": coupon_block,
         "totals": [
             {"amount": str(quantize(amount, currency)), "currency": currency}
             for currency, amount in sorted(totals.items())
@@ -60,3 +67,43 @@ def cart_quote(
         "is_purchasable": all(not row["problems"] for row in rows),
         "quoted_at": now,
     }
+
+
+def _coupon(
+    buyer: User,
+    code: str | None,
+    merged: list[CartLine],
+    offers: dict[int, Any],
+    now: datetime,
+) -> tuple[dict[str, Any] | None, dict[int, Decimal]]:
+    """The coupon as checkout would apply it, or why it would not."""
+    if not code:
+        return None, {}
+    try:
+        quote = promotions.coupon_quote(
+            buyer,
+            code=code,
+            lines=[(offers[line.offer_id], line.quantity) for line in merged],
+            now=now,
+        )
+    except DomainError as error:
+        return (
+            {
+                "code": code,
+                "applies": False,
+                "error_code": error.code,
+                "detail": error.detail,
+                "discount": None,
+            },
+            {},
+        )
+    return (
+        {
+            "code": quote.code,
+            "applies": True,
+            "error_code": None,
+            "detail": None,
+            "discount": {"amount": str(quote.discount), "currency": quote.currency},
+        },
+        quote.line_discounts,
+    )

@@ -28,6 +28,7 @@ from core.money import quantize
 from marketplace.choices import SellerStatus
 from marketplace.models import Address, Offer, Order, OrderLine, User
 from marketplace.services import order_event_payload
+from promotions import services as promotions
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def checkout_place(
     *,
     lines: Sequence[CartLine],
     address_id: int,
+    coupon_code: str | None = None,
     now: datetime | None = None,
 ) -> CheckoutResult:
     """Place one order per seller for the cart, or refuse it whole and change nothing."""
@@ -130,9 +132,23 @@ def checkout_place(
         plan.offers.append((offer, line.quantity))
         plan.fulfilment_channel = offer.fulfilment_channel
 
+    # A coupon is checked before the transaction and redeemed inside it with guarded updates.
+    coupon = None
+    if coupon_code:
+        coupon = promotions.coupon_quote(
+            buyer,
+            code=coupon_code,
+            lines=[(offers[line.offer_id], line.quantity) for line in merged],
+            now=now,
+        )
+        for plan in plans.values():
+            for offer, _quantity in plan.offers:
+                if offer.pk in coupon.line_discounts:
+                    plan.discounts[offer.pk] = coupon.line_discounts[offer.pk]
+
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:
-            return _commit(buyer, address, merged, plans, now)
+            return _commit(buyer, address, merged, plans, now, coupon)
         except OperationalError as error:
             sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
             if sqlstate not in RETRY_SQLSTATES or attempt == RETRY_ATTEMPTS:
@@ -148,6 +164,7 @@ def _commit(
     merged: list[CartLine],
     plans: dict[int, PlannedOrder],
     now: datetime,
+    coupon: promotions.CouponQuote | None = None,
 ) -> CheckoutResult:
     reference = uuid.uuid4()
     with transaction.atomic(durable=True):
@@ -231,4 +248,8 @@ def _commit(
                 ),
             )
             orders.append(order)
+        if coupon is not None:
+            promotions.coupon_redeem(
+                coupon, customer=buyer, orders=orders, checkout_reference=reference, now=now
+            )
     return CheckoutResult(checkout_reference=reference, orders=orders)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("marketplace.api.urls")),
     path("api/", include("checkout.api.urls")),
+    path("api/", include("promotions.api.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from checkout.services import MAX_LINES, MAX_QUANTITY
-from core.api.serializers import StrictInput
+from core.api.serializers import MoneyOutput, StrictInput
 
 
 class CartLineInput(StrictInput):
@@ -14,16 +14,13 @@ class CartLineInput(StrictInput):
 class CheckoutInput(StrictInput):
     address_id = serializers.IntegerField(min_value=1)
     lines = CartLineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+    coupon_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
 class CartInput(StrictInput):
     address_id = serializers.IntegerField(min_value=1)
     lines = CartLineInput(many=True, allow_empty=False, max_length=MAX_LINES)
-
-
-class MoneyOutput(serializers.Serializer):
-    amount = serializers.CharField()
-    currency = serializers.CharField()
+    coupon_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
 class PlacedOrderOutput(serializers.Serializer):
@@ -75,14 +72,24 @@ class CartLineOutput(serializers.Serializer):
     quantity = serializers.IntegerField()
     unit_price = MoneyOutput()
     line_total = MoneyOutput()
+    discount = MoneyOutput()
     in_stock = serializers.BooleanField()
     requires_invitation = serializers.BooleanField()
     problems = serializers.ListField(child=serializers.CharField())
 
 
+class CartCouponOutput(serializers.Serializer):
+    code = serializers.CharField()
+    applies = serializers.BooleanField()
+    error_code = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(allow_null=True)
+    discount = MoneyOutput(allow_null=True)
+
+
 class CartOutput(serializers.Serializer):
     address_id = serializers.IntegerField()
     lines = CartLineOutput(many=True)
+    coupon = CartCouponOutput(allow_null=True)
     totals = MoneyOutput(many=True)
     is_purchasable = serializers.BooleanField()
     quoted_at = serializers.DateTimeField()

@@ -51,7 +51,10 @@ class CheckoutView(APIView):
         parameters=[IDEMPOTENCY_HEADER],
         tags=["checkout"],
         description="Places one order per seller. Error codes: cart_invalid, address_not_found, "
-        "offer_not_found, offer_inactive, seller_not_active, invitation_required, out_of_stock.",
+        "offer_not_found, offer_inactive, seller_not_active, invitation_required, out_of_stock, "
+        "and the coupon codes coupon_invalid, coupon_not_started, coupon_expired, coupon_used_up, "
+        "coupon_min_order_not_met, coupon_category_not_eligible, coupon_budget_exhausted, "
+        "campaign_paused.",
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -64,6 +67,7 @@ class CheckoutView(APIView):
                 for line in data.validated_data["lines"]
             ],
             address_id=data.validated_data["address_id"],
+            coupon_code=data.validated_data.get("coupon_code") or None,
         )
         body = {
             "checkout_reference": result.checkout_reference,
@@ -84,6 +88,7 @@ class CartQuoteView(APIView):
                 for line in data.validated_data["lines"]
             ],
             address_id=data.validated_data["address_id"],
+            coupon_code=data.validated_data.get("coupon_code") or None,
         )
         return Response(s.CartOutput(quote).data)
 

@@ -21,3 +21,10 @@ class StrictInput(serializers.Serializer):
                     {name: [_("This field is not accepted here.")] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class MoneyOutput(serializers.Serializer):
+    """Money as the API shows it: a decimal string and an ISO currency."""
+
+    amount = serializers.CharField()
+    currency = serializers.CharField()

@@ -212,3 +212,41 @@ def test_failed_coupon_leaves_the_checkout_unplaced(shopper, seller):
         _buy(shopper, [(offer, 1)], code="NOPE-NOPE")
     assert Offer.objects.get(pk=offer.pk).stock == 4
     assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_campaign_statistics_count_issued_redeemed_spent_and_revenue(shopper, shopper_b, seller):
+    offer = OfferFactory(seller=seller, price=Decimal("10.00"))
+    campaign = CampaignFactory(percent=Decimal("10"))
+    code = services.coupon_issue_personal(campaign, customer=shopper).code
+    services.coupon_issue_personal(campaign, customer=shopper_b)
+    _buy(shopper, [(offer, 3)], code=code)
+    from promotions.selectors import campaign_statistics
+
+    assert campaign_statistics([campaign.pk])[campaign.pk] == {
+        "pk": campaign.pk,
+        "issued": 2,
+        "redeemed": 1,
+        "spent": Decimal("3.00"),
+        "revenue": Decimal("27.00"),
+    }
+
+
+@pytest.mark.django_db
+def test_starting_an_issue_run_queues_the_celery_task_after_commit(
+    settings, django_capture_on_commit_callbacks, shopper
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        run = IssueRun.objects.create(campaign=CampaignFactory(), segment=Segment.EXPLICIT)
+        run.explicit_customers.add(shopper)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.issue_run_start(run)
+    finally:
+        app.conf.task_always_eager = False
+    run.refresh_from_db()
+    assert (run.status, run.issued) == ("done", 1)
+    assert Coupon.objects.get(campaign=run.campaign).customer == shopper

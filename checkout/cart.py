@@ -16,6 +16,7 @@ from checkout.services import CartLine, _load_offers, _merge_lines
 from core import clock
 from core.errors import DomainError
 from core.money import quantize
+from fulfillment import services as fulfillment
 from marketplace.models import Address, User
 from promotions import services as promotions
 
@@ -43,6 +44,14 @@ def cart_quote(
         gross = quantize(offer.price * line.quantity, offer.currency)
         discount = line_discounts.get(offer.pk, Decimal(0))
         totals[offer.currency] = totals.get(offer.currency, Decimal(0)) + gross - discount
+        decision = fulfillment.shippability(offer, address, now=now)
+        problems = [] if offer.stock >= line.quantity else ["out_of_stock"]
+        if not decision.is_shippable:
+            fulfillment.refusal_record(
+                offer, decision=decision, address=address, quantity=line.quantity, now=now
+            )
+            if decision.reason_code not in problems:
+                problems.append(decision.reason_code)
         rows.append(
             {
                 "offer_id": offer.pk,
@@ -53,7 +62,8 @@ def cart_quote(
                 "discount": {"amount": str(discount), "currency": offer.currency},
                 "in_stock": offer.stock >= line.quantity,
                 "requires_invitation": offer.requires_invitation,
-                "problems": [] if offer.stock >= line.quantity else ["out_of_stock"],
+                "problems": problems,
+                "shippability": fulfillment.shippability_json(decision, with_trace=False),
             }
         )
     return {

@@ -25,6 +25,7 @@ from checkout import errors
 from core import clock, outbox
 from core.clock import add_business_days
 from core.money import quantize
+from fulfillment import services as fulfillment
 from marketplace.choices import SellerStatus
 from marketplace.models import Address, Offer, Order, OrderLine, User
 from marketplace.services import order_event_payload
@@ -112,9 +113,14 @@ def checkout_place(
     lines: Sequence[CartLine],
     address_id: int,
     coupon_code: str | None = None,
+    override: fulfillment.OverrideRequest | None = None,
     now: datetime | None = None,
 ) -> CheckoutResult:
-    """Place one order per seller for the cart, or refuse it whole and change nothing."""
+    """Place one order per seller for the cart, or refuse it whole and change nothing.
+
+    ``override``: staff placing a shopper's order that shippability refuses, allowed only while a
+    confirmed incident explains the refusal; the override is audited with the order.
+    """
     now = now or clock.now()
     merged = _merge_lines(lines)
     address = Address.objects.filter(owner=buyer, pk=address_id).first()
@@ -126,11 +132,26 @@ def checkout_place(
             raise errors.InvitationRequired(extra={"offer_id": line.offer_id})
 
     plans: dict[int, PlannedOrder] = {}
+    overridden: list[tuple[int, Any, str]] = []
     for line in merged:
         offer = offers[line.offer_id]
         plan = plans.setdefault(offer.seller_id, PlannedOrder(seller_id=offer.seller_id, offers=[]))
         plan.offers.append((offer, line.quantity))
         plan.fulfilment_channel = offer.fulfilment_channel
+        decision = fulfillment.shippability(offer, address, now=now)
+        if not decision.is_shippable:
+            if override is None:
+                fulfillment.refusal_record(
+                    offer, decision=decision, address=address, quantity=line.quantity, now=now
+                )
+                raise fulfillment.ShippabilityRefused(decision, offer.pk)
+            incident = fulfillment.override_incident(offer, decision, override)
+            overridden.append((offer.seller_id, incident, decision.reason_code))
+            continue
+        # An order promises the latest window of its lines: it arrives when its last item does.
+        if plan.promised_delivery_latest is None or decision.latest > plan.promised_delivery_latest:
+            plan.promised_delivery_earliest = decision.earliest
+            plan.promised_delivery_latest = decision.latest
 
     # A coupon is checked before the transaction and redeemed inside it with guarded updates.
     coupon = None
@@ -148,7 +169,8 @@ def checkout_place(
 
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:
-            return _commit(buyer, address, merged, plans, now, coupon)
+            result = _commit(buyer, address, merged, plans, now, coupon, override, overridden)
+            return result
         except OperationalError as error:
             sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
             if sqlstate not in RETRY_SQLSTATES or attempt == RETRY_ATTEMPTS:
@@ -165,6 +187,8 @@ def _commit(
     plans: dict[int, PlannedOrder],
     now: datetime,
     coupon: promotions.CouponQuote | None = None,
+    override: fulfillment.OverrideRequest | None = None,
+    overridden: list[tuple[int, Any, str]] | None = None,
 ) -> CheckoutResult:
     reference = uuid.uuid4()
     with transaction.atomic(durable=True):
@@ -248,6 +272,14 @@ def _commit(
                 ),
             )
             orders.append(order)
+        by_seller = {order.seller_id: order for order in orders}
+        for seller_id, incident, refused_reason in overridden or []:
+            fulfillment.override_record(
+                incident,
+                order=by_seller[seller_id],
+                request=override,
+                refused_reason=refused_reason,
+            )
         if coupon is not None:
             promotions.coupon_redeem(
                 coupon, customer=buyer, orders=orders, checkout_reference=reference, now=now

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import quantize
+from fulfillment import services as fulfillment
 from marketplace import selectors
-from marketplace.models import Offer, Product, User
+from marketplace.models import Address, Offer, Product, User
 
 
 def _offer_base(offer: Offer) -> dict[str, Any]:
@@ -33,7 +34,11 @@ def product_page(product_id: int, *, user: User | None) -> dict[str, Any] | None
     if product is None:
         return None
     offers = list(product.offers.all())
-    offer_rows = [_offer_base(offer) for offer in offers]
+    address = selectors.default_address(user) if user is not None else None
+    offer_rows = [
+        {**_offer_base(offer), "shippability": _shippability(offer, product, address)}
+        for offer in offers
+    ]
     return {
         "id": product.pk,
         "title": product.title,
@@ -43,3 +48,11 @@ def product_page(product_id: int, *, user: User | None) -> dict[str, Any] | None
         "is_hazardous": product.is_hazardous,
         "offers": offer_rows,
     }
+
+
+def _shippability(offer: Offer, product: Product, address: Address | None) -> dict[str, Any] | None:
+    """The decision for the shopper's default address; None when there is no address to judge."""
+    if address is None:
+        return None
+    offer.product = product  # already loaded: the decision needs its category and hazard flag
+    return fulfillment.shippability_json(fulfillment.shippability(offer, address), with_trace=False)

@@ -253,6 +253,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": timedelta(seconds=5)},
     "idempotency-purge": {"task": "core.tasks.idempotency_purge", "schedule": timedelta(hours=1)},
+    "shippability-incidents": {
+        "task": "fulfillment.tasks.incidents_detect_task",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------------------

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/", include("marketplace.api.urls")),
     path("api/", include("checkout.api.urls")),
     path("api/", include("promotions.api.urls")),
+    path("api/", include("fulfillment.api.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

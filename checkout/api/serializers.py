@@ -40,6 +40,20 @@ class CheckoutOutput(serializers.Serializer):
     orders = PlacedOrderOutput(many=True)
 
 
+class PromisedWindowOutput(serializers.Serializer):
+    earliest = serializers.DateField()
+    latest = serializers.DateField()
+
+
+class OfferShippabilityOutput(serializers.Serializer):
+    shippable = serializers.BooleanField()
+    fulfilled_by = serializers.CharField()
+    reason_code = serializers.CharField()
+    message = serializers.CharField()
+    ships_from = serializers.CharField(allow_null=True)
+    delivery_window = PromisedWindowOutput(allow_null=True)
+
+
 class ProductOfferOutput(serializers.Serializer):
     id = serializers.IntegerField()
     seller_id = serializers.IntegerField()
@@ -49,6 +63,9 @@ class ProductOfferOutput(serializers.Serializer):
     fulfilment_channel = serializers.CharField()
     handling_days = serializers.IntegerField()
     requires_invitation = serializers.BooleanField()
+    shippability = OfferShippabilityOutput(
+        allow_null=True, help_text="For the signed-in shopper's default address; null otherwise."
+    )
 
 
 class ProductCategoryOutput(serializers.Serializer):
@@ -76,6 +93,7 @@ class CartLineOutput(serializers.Serializer):
     in_stock = serializers.BooleanField()
     requires_invitation = serializers.BooleanField()
     problems = serializers.ListField(child=serializers.CharField())
+    shippability = OfferShippabilityOutput()
 
 
 class CartCouponOutput(serializers.Serializer):

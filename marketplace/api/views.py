@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.api.permissions import IsSeller
 from core.errors import DomainError
 from marketplace import errors, selectors, services
 from marketplace.api import serializers as s
-from marketplace.api.permissions import IsSeller
 from marketplace.choices import CancelledBy, OrderStatus
 from marketplace.models import Category
 

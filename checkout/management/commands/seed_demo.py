@@ -20,6 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from checkout import services as checkout
 from core.clock import add_business_days
+from fulfillment.models import (
+    ProductRestriction,
+    ShippingRule,
+    ShippingTemplate,
+    Warehouse,
+    WarehouseCoverage,
+    WarehouseStock,
+)
+from fulfillment.services import ShippabilityRefused
 from marketplace import services
 from marketplace.choices import CancelledBy, FulfilmentChannel, RefundKind
 from marketplace.models import Address, Category, Offer, Order, Product, Seller, User
@@ -103,6 +112,7 @@ class Command(BaseCommand):
         ) as progress:
             shoppers, sellers = self._people(rng, now, progress)
             offers = self._catalogue(rng, sellers, progress)
+            self._fulfilment(rng, sellers, offers)
             self._orders(rng, now, shoppers, offers, orders, progress)
         for name in sorted(get_commands()):
             if name.startswith("seed_demo_"):
@@ -210,6 +220,67 @@ class Command(BaseCommand):
             progress.advance(task)
         return offers
 
+    def _fulfilment(self, rng: random.Random, sellers: list[Seller], offers: list[Offer]) -> None:
+        """Platform warehouses with coverage and stock; a shipping template for every seller."""
+        warehouses = {
+            "ber1": ("Berlin", "DE", [("DE", 1, 2), ("AT", 2, 3), ("PL", 2, 4), ("NL", 2, 3)]),
+            "muc1": ("München", "DE", [("DE", 1, 2), ("AT", 1, 2), ("CH", 2, 4)]),
+            "par1": ("Paris", "FR", [("FR", 1, 2), ("GB", 2, 4)]),
+        }
+        created = []
+        for code, (city, country, areas) in warehouses.items():
+            warehouse = Warehouse.objects.create(
+                code=code, name=f"Warehouse {city}", city=city, country=country
+            )
+            WarehouseCoverage.objects.bulk_create(
+                [
+                    WarehouseCoverage(
+                        warehouse=warehouse, country=c, transit_days_min=low, transit_days_max=high
+                    )
+                    for c, low, high in areas
+                ]
+            )
+            created.append(warehouse)
+        WarehouseStock.objects.bulk_create(
+            [
+                WarehouseStock(warehouse=warehouse, offer=offer, quantity=rng.choice([0, 25, 80]))
+                for offer in offers
+                if offer.fulfilment_channel == FulfilmentChannel.PLATFORM
+                for warehouse in created
+            ]
+        )
+        for seller in sellers:
+            template = ShippingTemplate.objects.create(
+                seller=seller,
+                name="Standard",
+                is_default=True,
+                ships_to_po_boxes=rng.random() < 0.7,
+            )
+            destinations = ["DE", "AT", "CH", "FR", "NL", "GB", "US", "PL"]
+            ShippingRule.objects.bulk_create(
+                [
+                    ShippingRule(
+                        template=template,
+                        country=c,
+                        transit_days_min=1 if c == seller.country else 2,
+                        transit_days_max=3 if c in {"DE", "AT", "NL"} else 6,
+                    )
+                    for c in destinations
+                    if c == seller.country or rng.random() < 0.85
+                ]
+                # Island postal codes that many German sellers leave out (Hiddensee, Helgoland).
+                + [
+                    ShippingRule(
+                        template=template, country="DE", postal_prefix=prefix, is_excluded=True
+                    )
+                    for prefix in ("18565", "27498")
+                    if rng.random() < 0.5
+                ]
+            )
+        ProductRestriction.objects.create(
+            country="US", hazardous_only=True, reason="dangerous goods are not shipped overseas"
+        )
+
     def _orders(
         self,
         rng: random.Random,
@@ -225,20 +296,27 @@ class Command(BaseCommand):
         # Some sellers are careless: they ship late, reply slowly and collect complaints.
         careless = set(rng.sample(sorted(by_seller), k=max(1, len(by_seller) // 5)))
         task = progress.add_task("orders", total=count)
-        for _ in range(count):
+        placed = 0
+        while placed < count:
             placed_at = now - timedelta(days=rng.uniform(0, DAYS), minutes=rng.randint(0, 600))
             buyer = rng.choice(shoppers)
             seller_id = rng.choice(sorted(by_seller))
             chosen = rng.sample(
                 by_seller[seller_id], k=min(len(by_seller[seller_id]), rng.choice([1, 1, 2]))
             )
-            order = checkout.checkout_place(
-                buyer,
-                lines=[checkout.CartLine(offer.pk, rng.choice([1, 1, 1, 2])) for offer in chosen],
-                address_id=buyer.addresses.get(is_default=True).pk,
-                now=placed_at,
-            ).orders[0]
+            try:
+                order = checkout.checkout_place(
+                    buyer,
+                    lines=[
+                        checkout.CartLine(offer.pk, rng.choice([1, 1, 1, 2])) for offer in chosen
+                    ],
+                    address_id=buyer.addresses.get(is_default=True).pk,
+                    now=placed_at,
+                ).orders[0]
+            except ShippabilityRefused:
+                continue  # a real shopper would pick another offer; so do we
             self._lifecycle(rng, now, order, buyer, seller_id in careless)
+            placed += 1
             progress.advance(task)
         for offer in offers:  # realistic stock once the history is written
             Offer.objects.filter(pk=offer.pk).update(stock=rng.choice([0, 3, 12, 40, 150]))

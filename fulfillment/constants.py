@@ -1,0 +1,24 @@
+"""Tunables of shippability, each with its reason."""
+
+from datetime import timedelta
+
+# Platform carriers do not deliver to PO boxes (parcel lockers are addresses of their own).
+PLATFORM_SHIPS_TO_PO_BOXES = False
+# A seller without any shipping template still ships within their own country: blocking every sale
+# of a seller who has not filled in templates yet would be the very incident this app exists for.
+DEFAULT_TRANSIT_DAYS = (2, 5)
+# How long a process trusts its cached rule snapshot before it asks Redis for the version again.
+RULES_VERSION_CHECK_SECONDS = 2.0
+RULES_VERSION_KEY = "fulfillment:rules_version"
+
+# Incident detection: refusals of one offer in the last hour against the same offer's hourly
+# average over the baseline window. Minimum volume keeps a handful of odd addresses from paging.
+INCIDENT_WINDOW = timedelta(hours=1)
+INCIDENT_BASELINE = timedelta(days=7)
+INCIDENT_MIN_ATTEMPTS = 20
+INCIDENT_SPIKE_FACTOR = 5.0
+# An incident resolves itself after this long without a single refusal of its reason.
+INCIDENT_QUIET_PERIOD = timedelta(hours=2)
+
+# Coverage checks: how many distinct real customer regions to sample per country.
+COVERAGE_SAMPLE_PER_COUNTRY = 20

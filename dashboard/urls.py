@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import views
 from dashboard.offers import views as offers
@@ -18,4 +18,5 @@ urlpatterns = [
     path("orders/<int:order_id>/reply/", orders.message_reply, name="order-reply"),
     path("offers/", offers.offer_list, name="offers"),
     path("offers/<int:offer_id>/", offers.offer_update, name="offer-update"),
+    path("shippability/", include("dashboard.shippability.urls")),
 ]

@@ -17,6 +17,13 @@ class CheckoutInput(StrictInput):
     coupon_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
+class StaffOrderInput(StrictInput):
+    buyer_id = serializers.IntegerField(min_value=1)
+    address_id = serializers.IntegerField(min_value=1)
+    lines = CartLineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+    override_reason = serializers.CharField(max_length=2000)
+
+
 class CartInput(StrictInput):
     address_id = serializers.IntegerField(min_value=1)
     lines = CartLineInput(many=True, allow_empty=False, max_length=MAX_LINES)

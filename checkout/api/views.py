@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,8 @@ from checkout.api import serializers as s
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import quantize
-from marketplace.models import Order
+from fulfillment.services import OverrideRequest
+from marketplace.models import Order, User
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -68,6 +69,43 @@ class CheckoutView(APIView):
             ],
             address_id=data.validated_data["address_id"],
             coupon_code=data.validated_data.get("coupon_code") or None,
+        )
+        body = {
+            "checkout_reference": result.checkout_reference,
+            "orders": [_placed(order) for order in result.orders],
+        }
+        return Response(s.CheckoutOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class StaffOrderView(APIView):
+    """Staff only: place a shopper's order that shippability refuses, while a confirmed incident
+    explains the refusal. The reason is required and audited with the order."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=s.StaffOrderInput,
+        responses={201: s.CheckoutOutput},
+        parameters=[IDEMPOTENCY_HEADER],
+        tags=["staff"],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = s.StaffOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        buyer = User.objects.filter(pk=data.validated_data["buyer_id"], is_active=True).first()
+        if buyer is None:
+            raise NotFound(code="buyer_not_found")
+        result = services.checkout_place(
+            buyer,
+            lines=[
+                services.CartLine(line["offer_id"], line["quantity"])
+                for line in data.validated_data["lines"]
+            ],
+            address_id=data.validated_data["address_id"],
+            override=OverrideRequest(
+                actor=request.user, reason=data.validated_data["override_reason"]
+            ),
         )
         body = {
             "checkout_reference": result.checkout_reference,

@@ -345,3 +345,34 @@ def test_seller_templates_are_scoped(seller, seller_b):
     assert refused.json()["code"] == "template_invalid"
     assert seller.shipping_templates.count() == 0
     assert seller_b.shipping_templates.get().rules.count() == 1
+
+
+@pytest.mark.django_db
+def test_staff_order_api_places_an_overridden_order_and_shoppers_cannot(shopper, seller, staff):
+    offer = OfferFactory(seller=seller)
+    template(seller, includes=(("AT", "", 1, 3),))
+    rules.invalidate_local()
+    Incident.objects.create(
+        offer=offer,
+        seller=seller,
+        reason="seller_does_not_ship_to_region",
+        status=IncidentStatus.CONFIRMED,
+        opened_at=at(date(2026, 11, 23)),
+        last_refusal_at=at(date(2026, 11, 23)),
+    )
+    body = {
+        "buyer_id": shopper.pk,
+        "address_id": shopper.addresses.get().pk,
+        "lines": [{"offer_id": offer.pk, "quantity": 1}],
+        "override_reason": "seller confirmed they ship to Germany",
+    }
+    denied = client_for(shopper).post(
+        "/api/staff/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="s"
+    )
+    placed = client_for(staff).post(
+        "/api/staff/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="s"
+    )
+    assert denied.status_code == 403
+    assert placed.status_code == 201
+    assert Order.objects.get().buyer == shopper
+    assert StaffOverride.objects.get().actor == staff

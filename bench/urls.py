@@ -2,7 +2,12 @@
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from checkout import storefront
+from checkout.api import serializers as checkout_serializers
+from checkout.api.views import ProductDetailView
 from config.urls import urlpatterns as project_urlpatterns
 
 BARE_BODY = {
@@ -16,4 +21,16 @@ def bare(request: HttpRequest) -> JsonResponse:
     return JsonResponse(BARE_BODY)
 
 
-urlpatterns = [path("bench/bare/", bare), *project_urlpatterns]
+class ProductDetailWithoutShippability(ProductDetailView):
+    """The same product page with the same authentication, minus the shippability decision."""
+
+    def get(self, request: Request, product_id: int) -> Response:
+        page = storefront.product_page(product_id, user=None)
+        return Response(checkout_serializers.ProductPageOutput(page).data)
+
+
+urlpatterns = [
+    path("bench/bare/", bare),
+    path("bench/products/<int:product_id>/", ProductDetailWithoutShippability.as_view()),
+    *project_urlpatterns,
+]

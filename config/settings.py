@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -253,6 +254,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": timedelta(seconds=5)},
     "idempotency-purge": {"task": "core.tasks.idempotency_purge", "schedule": timedelta(hours=1)},
+    "ratings-refresh": {
+        "task": "ratings.tasks.refresh_dirty_task",
+        "schedule": timedelta(seconds=3),
+    },
+    "ratings-full-recompute": {
+        "task": "ratings.tasks.full_recompute_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "shippability-incidents": {
         "task": "fulfillment.tasks.incidents_detect_task",
         "schedule": timedelta(minutes=5),
@@ -333,6 +342,10 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Whether shoppers see a seller's rating band on offers. Off: the programme starts visible to
+# sellers only, so they can learn it and improve first.
+RATINGS_VISIBLE_TO_SHOPPERS = env.bool("RATINGS_VISIBLE_TO_SHOPPERS", default=False)
 
 # Business tunables shared by several apps live in their own constants modules.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)

@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/", include("checkout.api.urls")),
     path("api/", include("promotions.api.urls")),
     path("api/", include("fulfillment.api.urls")),
+    path("api/", include("ratings.api.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

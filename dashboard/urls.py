@@ -19,4 +19,5 @@ urlpatterns = [
     path("offers/", offers.offer_list, name="offers"),
     path("offers/<int:offer_id>/", offers.offer_update, name="offer-update"),
     path("shippability/", include("dashboard.shippability.urls")),
+    path("rating/", include("dashboard.rating.urls")),
 ]

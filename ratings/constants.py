@@ -1,0 +1,56 @@
+"""Every number of the Order Quality Score and the seller rating, with where it comes from."""
+
+from datetime import timedelta
+
+# --- Order Quality Score (100-point scale) -------------------------------------------------------
+NO_PROBLEM = 100  # the programme's "+1" per good order, on a 100-point scale
+PERFECT_BONUS = 10  # "+0.1": 110 in all for a perfect order
+PERFECT_MAX_BUSINESS_DAYS = 3  # delivered within 3 business days of the order
+
+# The score an order gets when this problem is its most severe one. Only A-to-z (-500, the
+# programme's "-5") and late shipment (0) are fixed by the source; the others are our choice,
+# ordered by how much the problem costs the customer and how much the seller controls it.
+PROBLEM_SCORES: dict[str, int] = {
+    "a_to_z_claim": -500,  # fixed by the programme
+    "chargeback_seller_fault": -400,  # money taken back by the bank: nearly as bad as a claim
+    "negative_feedback": -300,  # 1 or 2 stars: the customer says it went wrong
+    "cancelled_by_seller": -200,  # a promise broken before it started
+    "delivered_late": -100,  # arrived after the promised date
+    "no_reply_24h": -50,  # a buyer message left without answer for a day
+    "late_shipment": 0,  # fixed by the programme: shipped after the ship-by date
+}
+NEGATIVE_FEEDBACK_MAX_STARS = 2
+REPLY_WITHIN = timedelta(hours=24)
+# An order's score is final once the customer can no longer change it: 30 days after delivery the
+# feedback window has closed (claims after that are rare and are scored when they come).
+MATURITY_AFTER_DELIVERY = timedelta(days=30)
+
+# --- Seller rating -------------------------------------------------------------------------------
+WINDOW = timedelta(days=365)
+HALF_LIFE_DAYS = 90.0  # an order from three months ago counts half as much as today's
+WEIGHTING_VERSION = "exp-decay-half-life-90d-cut-365d-v1"
+MIN_MATURE_ORDERS = 10  # below this the seller is "not yet rated": too few orders to judge fairly
+
+# Bands on the 100-point scale, modelled on the published marketplace seller-rating bands
+# (Excellent 98 and above, Very Good 95 to 97, Good 90 to 94, Fair below 90). Highest first.
+BANDS: tuple[tuple[str, float], ...] = (
+    ("excellent", 98.0),
+    ("very_good", 95.0),
+    ("good", 90.0),
+    ("fair", float("-inf")),
+)
+
+# --- Rate metrics and their published targets ----------------------------------------------------
+ORDER_DEFECT_WINDOW = timedelta(days=60)
+CANCELLATION_WINDOW = timedelta(days=30)
+LATE_SHIPMENT_WINDOW = timedelta(days=30)
+VALID_TRACKING_WINDOW = timedelta(days=30)
+TARGETS: dict[str, tuple[str, float]] = {
+    "order_defect_rate": ("<", 0.01),
+    "cancellation_rate": ("<", 0.025),
+    "late_shipment_rate": ("<", 0.04),
+    "valid_tracking_rate": (">=", 0.95),
+}
+
+REFRESH_BATCH_SIZE = 1000  # dirty orders rescored per transaction
+FULL_RECOMPUTE_BATCH_SIZE = 2000

@@ -1,0 +1,47 @@
+"""Order events reach ratings here: each marks its order dirty; a refresh task coalesces them."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+
+from core import outbox
+from core.models import OutboxEvent
+from ratings import services
+
+logger = logging.getLogger(__name__)
+ORDER_TOPICS = (
+    "order.placed",
+    "order.shipped",
+    "order.delivered",
+    "order.cancelled",
+    "message.sent",
+    "message.replied",
+    "feedback.left",
+    "claim.filed",
+    "chargeback.filed",
+    "refund.issued",
+)
+REFRESH_SCHEDULED_KEY = "ratings:refresh-scheduled"
+REFRESH_DELAY_SECONDS = 1  # events arriving within a second share one refresh
+
+
+def _schedule_refresh() -> None:
+    from ratings.tasks import refresh_dirty_task
+
+    try:
+        if cache.add(REFRESH_SCHEDULED_KEY, "1", timeout=REFRESH_DELAY_SECONDS):
+            refresh_dirty_task.apply_async(countdown=REFRESH_DELAY_SECONDS)
+    except Exception:
+        logger.warning("ratings refresh not scheduled; beat will run it", exc_info=True)
+
+
+def on_order_event(event: OutboxEvent) -> None:
+    services.order_mark_dirty(event.payload["order_id"], event.payload["seller_id"])
+    transaction.on_commit(_schedule_refresh)
+
+
+for _topic in ORDER_TOPICS:
+    outbox.register(_topic)(on_order_event)

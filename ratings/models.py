@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import Order, Seller
+
+
+class OrderScore(models.Model):
+    """The Order Quality Score of one order, with the trace of how it was reached."""
+
+    order = models.OneToOneField(
+        Order, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+")
+    placed_at = models.DateTimeField(db_index=True)
+    # Null: the order is not scored (cancelled by the buyer or the platform).
+    score = models.IntegerField(null=True)
+    counted_problem = models.CharField(max_length=40, blank=True)
+    is_perfect = models.BooleanField(default=False)
+    is_mature = models.BooleanField(default=False)
+    trace = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["seller", "placed_at"])]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.score}"
+
+
+class SellerRating(models.Model):
+    """A seller's current rating and rate metrics."""
+
+    seller = models.OneToOneField(
+        Seller, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    score = models.FloatField(null=True)
+    band = models.CharField(max_length=12, blank=True)
+    scored_orders = models.PositiveIntegerField(default=0)
+    mature_orders = models.PositiveIntegerField(default=0)
+    weighting_version = models.CharField(max_length=60)
+    metrics = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.seller_id}: {self.score} {self.band}"
+
+
+class RatingHistory(models.Model):
+    """One day of a seller's rating, for charts."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    score = models.FloatField(null=True)
+    band = models.CharField(max_length=12, blank=True)
+
+    class Meta:
+        verbose_name_plural = _("rating history")
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "day"], name="rating_history_daily")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.day}: {self.score}"
+
+
+class DirtyOrder(models.Model):
+    """An order whose score must be recomputed: events coalesce here, one row per order."""
+
+    order_id = models.BigIntegerField(primary_key=True)
+    seller_id = models.BigIntegerField(db_index=True)
+    marked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.order_id)

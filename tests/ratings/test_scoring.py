@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from ratings.scoring import OrderFacts, band_for, score_order
 
-UTC = timezone.utc
+UTC = UTC
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 LATER = MONDAY + timedelta(days=60)  # long after everything: scores are mature
 

@@ -6,7 +6,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from checkout import storefront
-from checkout.api import serializers as checkout_serializers
 from checkout.api.views import ProductDetailView
 from config.urls import urlpatterns as project_urlpatterns
 
@@ -26,7 +25,7 @@ class ProductDetailWithoutShippability(ProductDetailView):
 
     def get(self, request: Request, product_id: int) -> Response:
         page = storefront.product_page(product_id, user=None)
-        return Response(checkout_serializers.ProductPageOutput(page).data)
+        return Response(page)
 
 
 urlpatterns = [

@@ -34,7 +34,11 @@ def product_page(product_id: int, *, user: User | None) -> dict[str, Any] | None
     if product is None:
         return None
     offers = list(product.offers.all())
-    address = selectors.default_address(user) if user is not None else None
+    address = None
+    facts = selectors.default_address_facts(user.pk) if user is not None else None
+    if facts is not None:
+        # Only what the decision reads.
+        address = Address(country=facts[0], postal_code=facts[1], is_po_box=facts[2])
     offer_rows = [
         {**_offer_base(offer), "shippability": _shippability(offer, product, address)}
         for offer in offers

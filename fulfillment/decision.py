@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.clock import add_business_days
 from fulfillment.choices import Reason
@@ -139,40 +139,42 @@ class Decision:
     trace: tuple[TraceStep, ...]
 
 
+_MESSAGES = {
+    Reason.OK: gettext_lazy("This item can be delivered to this address."),
+    Reason.OFFER_INACTIVE: gettext_lazy("This offer is no longer available."),
+    Reason.SELLER_NOT_ACTIVE: gettext_lazy("This seller cannot take orders at the moment."),
+    Reason.OUT_OF_STOCK: gettext_lazy("This item is out of stock."),
+    Reason.ADDRESS_INVALID: gettext_lazy(
+        "The delivery address is not complete or not valid; please check the postal code."
+    ),
+    Reason.COUNTRY_NOT_SERVED: gettext_lazy(
+        "We do not ship this item to %(country)s from our warehouses."
+    ),
+    Reason.POSTAL_CODE_EXCLUDED: gettext_lazy("The seller does not deliver to this postal code."),
+    Reason.NO_WAREHOUSE_SERVES_ADDRESS: gettext_lazy(
+        "None of our warehouses delivers to this postal code in %(country)s."
+    ),
+    Reason.NO_WAREHOUSE_STOCK_FOR_ADDRESS: gettext_lazy(
+        "The warehouses that deliver to this address have no stock of this item right now."
+    ),
+    Reason.SELLER_DOES_NOT_SHIP_TO_REGION: gettext_lazy(
+        "The seller does not ship to this region of %(country)s."
+    ),
+    Reason.PO_BOX_NOT_SUPPORTED: gettext_lazy(
+        "This item cannot be delivered to a PO box; please choose a street address."
+    ),
+    Reason.PRODUCT_RESTRICTED_IN_COUNTRY: gettext_lazy(
+        "This item may not be shipped to %(country)s: %(detail)s."
+    ),
+}
+
+
 def _message(reason: str, address: AddressFacts, detail: str = "") -> str:
     """A sentence a support agent can read out to the customer, in the active language."""
-    country = address.country
-    messages = {
-        Reason.OK: _("This item can be delivered to this address."),
-        Reason.OFFER_INACTIVE: _("This offer is no longer available."),
-        Reason.SELLER_NOT_ACTIVE: _("This seller cannot take orders at the moment."),
-        Reason.OUT_OF_STOCK: _("This item is out of stock."),
-        Reason.ADDRESS_INVALID: _(
-            "The delivery address is not complete or not valid; please check the postal code."
-        ),
-        Reason.COUNTRY_NOT_SERVED: _("We do not ship this item to %(country)s from our warehouses.")
-        % {"country": country},
-        Reason.POSTAL_CODE_EXCLUDED: _("The seller does not deliver to this postal code."),
-        Reason.NO_WAREHOUSE_SERVES_ADDRESS: _(
-            "None of our warehouses delivers to this postal code in %(country)s."
-        )
-        % {"country": country},
-        Reason.NO_WAREHOUSE_STOCK_FOR_ADDRESS: _(
-            "The warehouses that deliver to this address have no stock of this item right now."
-        ),
-        Reason.SELLER_DOES_NOT_SHIP_TO_REGION: _(
-            "The seller does not ship to this region of %(country)s."
-        )
-        % {"country": country},
-        Reason.PO_BOX_NOT_SUPPORTED: _(
-            "This item cannot be delivered to a PO box; please choose a street address."
-        ),
-        Reason.PRODUCT_RESTRICTED_IN_COUNTRY: _(
-            "This item may not be shipped to %(country)s: %(detail)s."
-        )
-        % {"country": country, "detail": detail},
-    }
-    return str(messages[Reason(reason)])
+    text = str(_MESSAGES[Reason(reason)])
+    if "%(" in text:
+        return text % {"country": address.country, "detail": detail}
+    return text
 
 
 def _window(

@@ -142,4 +142,6 @@ class ProductDetailView(APIView):
         page = storefront.product_page(product_id, user=user)
         if page is None:
             raise NotFound(code="product_not_found")
-        return Response(s.ProductPageOutput(page).data)
+        # Already JSON-shaped by the storefront; ProductPageOutput documents it. Skipping DRF's
+        # nested serializers keeps the hottest page of the shop cheap.
+        return Response(page)

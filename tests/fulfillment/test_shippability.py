@@ -376,3 +376,15 @@ def test_staff_order_api_places_an_overridden_order_and_shoppers_cannot(shopper,
     assert placed.status_code == 201
     assert Order.objects.get().buyer == shopper
     assert StaffOverride.objects.get().actor == staff
+
+
+@pytest.mark.django_db
+def test_product_page_body_matches_its_documented_schema(shopper, seller):
+    from checkout.api.serializers import ProductPageOutput
+
+    offer = OfferFactory(seller=seller)
+    body = client_for(shopper).get(f"/api/products/{offer.product_id}/").json()
+    documented = ProductPageOutput(data=body)
+    assert documented.is_valid(), documented.errors
+    assert set(body["offers"][0]) == set(ProductPageOutput().fields["offers"].child.fields)
+    assert body["offers"][0]["shippability"]["delivery_window"]["earliest"] is not None

@@ -1,14 +1,33 @@
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from promotions import selectors, services
-from promotions.models import Campaign, Coupon, CouponHolder, IssueRun, Redemption
+from promotions.models import (
+    Campaign,
+    CodeFailures,
+    Coupon,
+    CouponHolder,
+    CouponMisuse,
+    IssueRun,
+    Redemption,
+)
+
+STAT_COLUMNS = (
+    "issued",
+    "emailed",
+    "applied",
+    "redeemed",
+    "redemption_rate",
+    "spent",
+    "revenue",
+)
 
 
 @admin.register(Campaign)
@@ -21,10 +40,14 @@ class CampaignAdmin(admin.ModelAdmin):
         "ends_at",
         "is_active",
         "issued",
+        "emailed",
+        "applied",
         "redeemed",
+        "redemption_rate",
         "discount_spent",
         "revenue",
     ]
+    actions = ["pause", "resume", "export_csv"]
     list_filter = ["kind", "discount_type", "is_active"]
     search_fields = ["name"]
     filter_horizontal = ["eligible_categories"]
@@ -40,6 +63,47 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description=_("issued"))
     def issued(self, campaign: Campaign) -> Any:
         return self._stat(campaign, "issued")
+
+    @admin.display(description=_("e-mailed"))
+    def emailed(self, campaign: Campaign) -> Any:
+        return self._stat(campaign, "emailed")
+
+    @admin.display(description=_("applied"))
+    def applied(self, campaign: Campaign) -> Any:
+        return self._stat(campaign, "applied")
+
+    @admin.display(description=_("redemption rate"))
+    def redemption_rate(self, campaign: Campaign) -> Any:
+        rate = self._stat(campaign, "redemption_rate")
+        return f"{rate:.1%}" if rate else "-"
+
+    @admin.action(description=_("Pause the selected campaigns"))
+    def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        queryset.update(is_active=False)
+
+    @admin.action(description=_("Resume the selected campaigns"))
+    def resume(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        queryset.update(is_active=True)
+
+    @admin.action(description=_("Export statistics as CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> HttpResponse:
+        stats = selectors.campaign_statistics([campaign.pk for campaign in queryset])
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="campaigns.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["id", "name", "kind", "currency", *STAT_COLUMNS])
+        for campaign in queryset.order_by("pk"):
+            row = stats.get(campaign.pk, {})
+            writer.writerow(
+                [
+                    campaign.pk,
+                    campaign.name,
+                    campaign.kind,
+                    campaign.currency,
+                    *[row.get(column, "") for column in STAT_COLUMNS],
+                ]
+            )
+        return response
 
     @admin.display(description=_("redeemed"))
     def redeemed(self, campaign: Campaign) -> Any:
@@ -132,3 +196,25 @@ class IssueRunAdmin(admin.ModelAdmin):
         for run in queryset:
             IssueRun.objects.filter(pk=run.pk).update(status="pending")
             services.issue_run_start(run)
+
+
+@admin.register(CouponMisuse)
+class CouponMisuseAdmin(admin.ModelAdmin):
+    """Codes entered by someone other than their owner: signals of sharing or probing."""
+
+    list_display = ["coupon", "customer", "attempted_at"]
+    search_fields = ["customer__email", "coupon__code"]
+    raw_id_fields = ["coupon", "customer"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CodeFailures)
+class CodeFailuresAdmin(CouponMisuseAdmin):
+    list_display = ["customer", "hour", "failures"]
+    search_fields = ["customer__email"]
+    raw_id_fields = ["customer"]

@@ -14,3 +14,4 @@ MAX_CODE_INPUT_LENGTH = 64  # anything longer is not a code; refuse before touch
 NEW_CUSTOMER_MAX_AGE_DAYS = 30  # "new": joined within a month and no order yet
 LOYAL_MIN_DELIVERED_ORDERS = 3  # "loyal": at least this many delivered orders in the last 365 days
 INACTIVE_MIN_DAYS = 180  # "inactive": the last order is at least half a year old
+MAX_CODE_FAILURES_PER_HOUR = 10  # per account: enough for typos, far too few to guess 98 bits

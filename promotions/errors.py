@@ -46,3 +46,9 @@ class CouponBudgetExhausted(CouponError):
 class CampaignPaused(CouponError):
     code = "campaign_paused"
     default_detail = _("This promotion is paused.")
+
+
+class CouponAttemptsExceeded(CouponError):
+    code = "coupon_attempts_exceeded"
+    status = 429
+    default_detail = _("Too many invalid codes were entered; try again in an hour.")

@@ -113,6 +113,9 @@ class CouponHolder(models.Model):
     )
     uses = models.PositiveIntegerField(default=0)
     max_uses = models.PositiveIntegerField(default=1)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    # First time the code was accepted for a cart (validation, cart or checkout): "applied".
+    applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -189,3 +192,37 @@ class IssueRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.campaign} → {self.get_segment_display()}"
+
+
+class CodeFailures(models.Model):
+    """Failed code entries of one account in one hour: the limit holds whatever the IP address."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    hour = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "hour"], name="code_failures_per_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.hour:%Y-%m-%d %H}h: {self.failures}"
+
+
+class CouponMisuse(models.Model):
+    """Someone entered a code that exists but belongs to another customer: a signal for staff."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="misuses")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    attempted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("coupon misuse signal")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} tried {self.coupon_id}"

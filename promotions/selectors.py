@@ -65,12 +65,18 @@ def campaign_statistics(campaign_ids: list[int] | None = None) -> dict[int, dict
         campaigns = campaigns.filter(pk__in=campaign_ids)
     rows = campaigns.annotate(
         issued=Count("coupons__holders", distinct=True),
+        emailed=Count(
+            "coupons__holders", filter=Q(coupons__holders__emailed_at__isnull=False), distinct=True
+        ),
+        applied=Count(
+            "coupons__holders", filter=Q(coupons__holders__applied_at__isnull=False), distinct=True
+        ),
         redeemed=Count(
             "coupons__redemptions__checkout_reference",
             filter=Q(coupons__redemptions__reversed_at__isnull=True),
             distinct=True,
         ),
-    ).values("pk", "issued", "redeemed")
+    ).values("pk", "issued", "emailed", "applied", "redeemed")
     money = (
         Campaign.objects.filter(pk__in=[row["pk"] for row in rows])
         .annotate(
@@ -86,6 +92,10 @@ def campaign_statistics(campaign_ids: list[int] | None = None) -> dict[int, dict
         .values("pk", "spent", "revenue")
     )
     by_id = {row["pk"]: dict(row) for row in rows}
+    for row in by_id.values():
+        row["redemption_rate"] = (
+            round(row["redeemed"] / row["issued"], 4) if row["issued"] else None
+        )
     for row in money:
         by_id[row["pk"]]["spent"] = row["spent"] or Decimal(0)
         by_id[row["pk"]]["revenue"] = row["revenue"] or Decimal(0)

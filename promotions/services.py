@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 
 from core import clock, outbox
@@ -18,8 +18,16 @@ from marketplace.models import Offer, Order, User
 from promotions import errors
 from promotions.choices import DiscountType, IssueMode, IssueStatus
 from promotions.codes import code_generate, code_normalise
-from promotions.constants import ISSUE_BATCH_SIZE
-from promotions.models import Campaign, Coupon, CouponHolder, IssueRun, Redemption
+from promotions.constants import ISSUE_BATCH_SIZE, MAX_CODE_FAILURES_PER_HOUR
+from promotions.models import (
+    Campaign,
+    CodeFailures,
+    Coupon,
+    CouponHolder,
+    CouponMisuse,
+    IssueRun,
+    Redemption,
+)
 from promotions.selectors import segment_customers
 
 CODE_ATTEMPTS = 5  # a collision at 98 bits is practically impossible; retrying costs nothing
@@ -58,6 +66,7 @@ def _new_coupon(campaign: Campaign, customer: User | None) -> Coupon:
 
 def _announce(coupon: Coupon, customer: User) -> None:
     campaign = coupon.campaign
+    CouponHolder.objects.filter(coupon=coupon, customer=customer).update(emailed_at=clock.now())
     email_queue(
         to=customer.email,
         template="coupon_issued",
@@ -180,6 +189,11 @@ def coupon_quote(
     Offers must come with ``product__category`` loaded. Raises the first rule that fails.
     """
     now = now or clock.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if CodeFailures.objects.filter(
+        customer=customer, hour=hour, failures__gte=MAX_CODE_FAILURES_PER_HOUR
+    ).exists():
+        raise errors.CouponAttemptsExceeded()
     normalised = code_normalise(code)
     holder = None
     if normalised is not None:
@@ -189,6 +203,7 @@ def coupon_quote(
             .first()
         )
     if holder is None:
+        _record_failure(customer, normalised, hour=hour, now=now)
         raise errors.CouponInvalid()
     coupon = holder.coupon
     campaign = coupon.campaign
@@ -239,6 +254,8 @@ def coupon_quote(
     if remaining_budget is not None:
         discount = min(discount, remaining_budget)
     discount = min(discount, eligible_total)  # never makes a total negative
+    if holder.applied_at is None:
+        CouponHolder.objects.filter(pk=holder.pk, applied_at__isnull=True).update(applied_at=now)
     return CouponQuote(
         coupon_id=coupon.pk,
         holder_id=holder.pk,
@@ -248,6 +265,23 @@ def coupon_quote(
         discount=discount,
         line_discounts=_allocate(discount, eligible, currency),
     )
+
+
+def _record_failure(
+    customer: User, normalised: str | None, *, hour: datetime, now: datetime
+) -> None:
+    """Count a failed entry for the account, and flag a code that belongs to someone else."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO promotions_codefailures (customer_id, hour, failures) VALUES (%s, %s, 1)"
+            " ON CONFLICT (customer_id, hour) DO UPDATE"
+            " SET failures = promotions_codefailures.failures + 1",
+            [customer.pk, hour],
+        )
+        if normalised is not None:
+            coupon = Coupon.objects.filter(code=normalised).only("pk").first()
+            if coupon is not None:
+                CouponMisuse.objects.create(coupon=coupon, customer=customer, attempted_at=now)
 
 
 def _allocate(discount: Decimal, eligible: dict[int, Decimal], currency: str) -> dict[int, Decimal]:

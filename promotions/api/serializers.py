@@ -39,3 +39,4 @@ class WalletEntryOutput(serializers.Serializer):
     applies_to_cart = serializers.BooleanField(allow_null=True)
     cart_error_code = serializers.CharField(allow_null=True)
     cart_discount = MoneyOutput(allow_null=True)
+    cart_hint = serializers.CharField(allow_null=True)

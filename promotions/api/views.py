@@ -66,6 +66,16 @@ class ValidateView(APIView):
         )
 
 
+def _hint(error: DomainError) -> str:
+    """What the customer can do about it, in their language."""
+    if error.code == "coupon_min_order_not_met":
+        missing = error.extra["missing"]
+        return _("Add %(amount)s %(currency)s to use this code.") % missing
+    if error.code == "coupon_category_not_eligible":
+        return _("No eligible product in the cart.")
+    return error.detail
+
+
 def _parse_cart(raw: list[str]) -> list[tuple[int, int]]:
     lines = []
     for item in raw[:50]:
@@ -120,7 +130,7 @@ class WalletView(ListAPIView):
             state = CouponState.BUDGET_EXHAUSTED
         else:
             state = CouponState.USABLE
-        applies, error_code, cart_discount = None, None, None
+        applies, error_code, cart_discount, hint = None, None, None, None
         if cart is not None:
             try:
                 quote = services.coupon_quote(
@@ -129,7 +139,7 @@ class WalletView(ListAPIView):
                 applies = True
                 cart_discount = {"amount": str(quote.discount), "currency": quote.currency}
             except DomainError as error:
-                applies, error_code = False, error.code
+                applies, error_code, hint = False, error.code, _hint(error)
         discount = (
             f"{campaign.percent.normalize()} %"
             if campaign.discount_type == DiscountType.PERCENT and campaign.percent is not None
@@ -151,4 +161,5 @@ class WalletView(ListAPIView):
             "applies_to_cart": applies,
             "cart_error_code": error_code,
             "cart_discount": cart_discount,
+            "cart_hint": hint,
         }

@@ -61,6 +61,7 @@ def test_wallet_shows_my_codes_with_state_and_cart_applicability(shopper, shoppe
     one = client.get(f"/api/me/coupons/?cart={offer.pk}:1").json()["results"][0]
     two = client.get(f"/api/me/coupons/?cart={offer.pk}:2").json()["results"][0]
     assert (one["applies_to_cart"], one["cart_error_code"]) == (False, "coupon_min_order_not_met")
+    assert one["cart_hint"] == "Add 5.00 EUR to use this code."
     assert (two["applies_to_cart"], two["cart_discount"]) == (
         True,
         {"amount": "2.00", "currency": "EUR"},

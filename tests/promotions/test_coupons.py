@@ -226,7 +226,10 @@ def test_campaign_statistics_count_issued_redeemed_spent_and_revenue(shopper, sh
     assert campaign_statistics([campaign.pk])[campaign.pk] == {
         "pk": campaign.pk,
         "issued": 2,
+        "emailed": 2,
+        "applied": 1,
         "redeemed": 1,
+        "redemption_rate": 0.5,
         "spent": Decimal("3.00"),
         "revenue": Decimal("27.00"),
     }

@@ -20,6 +20,14 @@ def bare(request: HttpRequest) -> JsonResponse:
     return JsonResponse(BARE_BODY)
 
 
+def one_lookup(request: HttpRequest, offer_id: int) -> JsonResponse:
+    """One primary-key lookup through the ORM: the floor for any endpoint that reads a row."""
+    from marketplace.models import Offer
+
+    offer = Offer.objects.get(pk=offer_id)
+    return JsonResponse({"id": offer.pk, "price": str(offer.price)})
+
+
 class ProductDetailWithoutShippability(ProductDetailView):
     """The same product page with the same authentication, minus the shippability decision."""
 
@@ -30,6 +38,7 @@ class ProductDetailWithoutShippability(ProductDetailView):
 
 urlpatterns = [
     path("bench/bare/", bare),
+    path("bench/lookup/<int:offer_id>/", one_lookup),
     path("bench/products/<int:product_id>/", ProductDetailWithoutShippability.as_view()),
     *project_urlpatterns,
 ]

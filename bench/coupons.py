@@ -1,0 +1,202 @@
+"""Coupons: code validation against a bare view doing one primary-key lookup (target >= 0.9x), and
+checkout with a coupon against checkout without (target: at most 15 % slower). Gate: 50 parallel
+checkouts with one single-use code give exactly one discounted order."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import Measure, Result, child_env, fresh_database, gunicorn
+
+RACE = 50
+
+
+def _setup(buyers: int) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from marketplace.models import Address, Category, Offer, Product, Seller, User
+    from promotions import services
+    from promotions.models import Campaign
+
+    call_command("migrate", verbosity=0)
+    password = make_password("x")
+    users = User.objects.bulk_create(
+        [User(email=f"b{i}@bench.test", password=password) for i in range(2 * buyers + 1)]
+    )
+    addresses = Address.objects.bulk_create(
+        [
+            Address(
+                owner=u,
+                name="B",
+                line1="x",
+                city="Berlin",
+                postal_code="10115",
+                country="DE",
+                is_default=True,
+            )
+            for u in users
+        ]
+    )
+    tokens = Token.objects.bulk_create([Token(user=u, key=uuid.uuid4().hex) for u in users])
+    seller = Seller.objects.create(
+        owner=User.objects.create(email="s@bench.test"), display_name="S"
+    )
+    product = Product.objects.create(
+        category=Category.objects.create(name="C", slug="c"), title="Thing"
+    )
+    offer = Offer.objects.create(seller=seller, product=product, price="20.00", stock=1_000_000)
+    from django.utils import timezone
+
+    campaign = Campaign.objects.create(
+        name="Bench",
+        kind="custom",
+        discount_type="percent",
+        percent=10,
+        currency="EUR",
+        starts_at=timezone.now() - timezone.timedelta(days=1),
+        ends_at=timezone.now() + timezone.timedelta(days=1),
+    )
+    codes = [services.coupon_issue_personal(campaign, customer=u).code for u in users[:buyers]]
+    race_code = codes[-1]
+    return {
+        "offer": offer.pk,
+        "with_coupon": [(tokens[i].key, addresses[i].pk, codes[i]) for i in range(buyers - 1)],
+        "without": [(tokens[i].key, addresses[i].pk, None) for i in range(buyers, 2 * buyers - 1)],
+        "race": (tokens[buyers - 1].key, addresses[buyers - 1].pk, race_code),
+        "validator": (tokens[0].key, codes[0]),
+    }
+
+
+def _post_many(
+    base: str, path: str, bodies: list[tuple[str, dict]], concurrency: int, name: str
+) -> tuple[Measure, dict[int, int]]:
+    import requests
+
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def send(item: tuple[str, dict]) -> None:
+        token, body = item
+        response = requests.post(
+            f"{base}{path}",
+            json=body,
+            timeout=60,
+            headers={"Authorization": f"Token {token}", "Idempotency-Key": uuid.uuid4().hex},
+        )
+        with lock:
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(send, bodies))
+    return Measure(name, len(bodies), time.perf_counter() - started), statuses
+
+
+def run(buyers: int = 400, concurrency: int = 8, workers: int = 2) -> list[Result]:
+    database_url = fresh_database("bench_coupons")
+    env = child_env(database_url, ROOT_URLCONF="bench.urls")
+    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE", "ROOT_URLCONF"):
+        os.environ[key] = env[key]
+    data = _setup(buyers)
+    offer = data["offer"]
+    line = [{"offer_id": offer, "quantity": 1}]
+    with gunicorn(env, workers=workers) as base:
+        token, code = data["validator"]
+        validations = [(token, {"code": code, "lines": line})] * 2000
+        validate, validate_statuses = _post_many(
+            base, "/api/coupons/validate/", validations, concurrency, "POST /api/coupons/validate/"
+        )
+        import requests
+
+        session = requests.Session()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(
+                pool.map(
+                    lambda _: session.get(f"{base}/bench/lookup/{offer}/", timeout=30), range(2000)
+                )
+            )
+        lookup = Measure(
+            "bare view: one ORM primary-key lookup", 2000, time.perf_counter() - started
+        )
+
+        def bodies(rows):
+            return [
+                (tok, {"address_id": addr, "lines": line, **({"coupon_code": c} if c else {})})
+                for tok, addr, c in rows
+            ]
+
+        with_coupon, with_statuses = _post_many(
+            base,
+            "/api/checkout/",
+            bodies(data["with_coupon"]),
+            concurrency,
+            "checkout with a coupon",
+        )
+        without, without_statuses = _post_many(
+            base,
+            "/api/checkout/",
+            bodies(data["without"]),
+            concurrency,
+            "checkout without a coupon",
+        )
+        race_token, race_address, race_code = data["race"]
+        race_body = [
+            (race_token, {"address_id": race_address, "lines": line, "coupon_code": race_code})
+        ] * RACE
+        _race, race_statuses = _post_many(base, "/api/checkout/", race_body, RACE, "race")
+
+    from promotions.models import Redemption
+
+    race_redemptions = Redemption.objects.filter(coupon__code=race_code).count()
+    return [
+        Result(
+            title="coupon validation vs one ORM lookup",
+            candidate=validate,
+            baseline=lookup,
+            unit="req/s",
+            target_ratio=0.9,
+            gates={"every validation 200": set(validate_statuses) == {200}},
+        ),
+        Result(
+            title="checkout with vs without a coupon (target: at most 15 % slower, ratio >= 0.85)",
+            candidate=with_coupon,
+            baseline=without,
+            unit="orders/s",
+            target_ratio=0.85,
+            notes=[f"race statuses: {race_statuses}"],
+            gates={
+                "every checkout 201": set(with_statuses) == {201}
+                and set(without_statuses) == {201},
+                f"{RACE} parallel checkouts with one code: exactly 1 redemption": race_redemptions
+                == 1
+                and race_statuses.get(201) == 1,
+            },
+        ),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--buyers", type=int, default=400)
+    args = parser.parse_args()
+    passed = [result.report() for result in run(args.buyers)]  # report every result, then judge
+    return 0 if all(passed) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -89,3 +89,20 @@ def test_cart_quote_and_checkout_apply_the_same_coupon(shopper, seller):
     assert placed.json()["orders"][0]["total"] == {"amount": "5.00", "currency": "EUR"}
     assert again.json()["code"] == "coupon_used_up"
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_coupon_errors_and_shippability_sentences_speak_german(shopper, offer):
+    client = client_for(shopper)
+    refused = client.post(
+        "/api/coupons/validate/",
+        {"code": "ABCD", "lines": [{"offer_id": offer.pk, "quantity": 1}]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    shippable = client.get(
+        f"/api/offers/{offer.pk}/shippability/?address={shopper.addresses.get().pk}",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert refused.json()["detail"] == "Dieser Code ist nicht gültig."
+    assert shippable.json()["message"] == "Dieser Artikel ist an diese Adresse lieferbar."

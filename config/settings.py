@@ -262,6 +262,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "ratings.tasks.full_recompute_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "account-health-deactivations": {
+        "task": "account_health.tasks.deactivations_apply_due_task",
+        "schedule": timedelta(minutes=1),
+    },
     "shippability-incidents": {
         "task": "fulfillment.tasks.incidents_detect_task",
         "schedule": timedelta(minutes=5),

@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/", include("promotions.api.urls")),
     path("api/", include("fulfillment.api.urls")),
     path("api/", include("ratings.api.urls")),
+    path("api/", include("account_health.api.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

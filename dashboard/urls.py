@@ -20,4 +20,5 @@ urlpatterns = [
     path("offers/<int:offer_id>/", offers.offer_update, name="offer-update"),
     path("shippability/", include("dashboard.shippability.urls")),
     path("rating/", include("dashboard.rating.urls")),
+    path("health/", include("dashboard.health.urls")),
 ]

@@ -1,0 +1,435 @@
+"""Every write of account health. The score changes in O(1) per event: a running base and penalty,
+each change written to the ledger with its cause."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Min
+from django.db.models.functions import Least
+
+from account_health import errors
+from account_health.choices import (
+    AppealStatus,
+    Band,
+    DeactivationStatus,
+    Resolution,
+    Source,
+    ViolationStatus,
+)
+from account_health.constants import (
+    APPEAL_WINDOW,
+    AT_RISK_FROM,
+    CLEAN_ORDERS_PER_REWARD,
+    CLEAN_REWARD_POINTS,
+    GRACE_HISTORY,
+    GRACE_MIN_SCORE,
+    GRACE_WINDOW,
+    HEALTHY_FROM,
+    IMPACT_CAP,
+    IMPACT_STEP,
+    MAX_SCORE,
+    METRIC_POLICIES,
+    REPEAT_LOOKBACK,
+    REPEAT_MULTIPLIER,
+    SEVERITY_POINTS,
+    START_SCORE,
+)
+from account_health.models import Appeal, Deactivation, HealthScore, LedgerEntry, Policy, Violation
+from core import clock, outbox
+from core.email import email_queue
+from marketplace.choices import SellerStatus
+from marketplace.models import Seller, User
+from marketplace.services import seller_set_status
+
+
+def displayed(score: HealthScore) -> int:
+    return max(0, min(MAX_SCORE, score.base - score.penalty))
+
+
+def band_of(value: int) -> str:
+    if value >= HEALTHY_FROM:
+        return Band.HEALTHY
+    if value >= AT_RISK_FROM:
+        return Band.AT_RISK
+    return Band.CRITICAL
+
+
+def violation_points(severity: str, affected_orders: int, is_repeat: bool) -> int:
+    impact = min(1 + IMPACT_STEP * max(0, affected_orders - 1), IMPACT_CAP)
+    return round(SEVERITY_POINTS[severity] * impact * (REPEAT_MULTIPLIER if is_repeat else 1.0))
+
+
+def _score_row(seller_id: int, now: datetime) -> HealthScore:
+    score, _created = HealthScore.objects.select_for_update().get_or_create(
+        seller_id=seller_id, defaults={"base": START_SCORE, "penalty": 0, "updated_at": now}
+    )
+    return score
+
+
+# --- Violations -------------------------------------------------------------------------------
+
+
+def violation_open(
+    seller: Seller,
+    *,
+    policy_code: str,
+    facts: str,
+    affected_orders: int = 1,
+    severity: str | None = None,
+    source: str = Source.STAFF,
+    now: datetime | None = None,
+) -> Violation:
+    now = now or clock.now()
+    policy = Policy.objects.get(code=policy_code)
+    severity = severity or policy.default_severity
+    with transaction.atomic():
+        is_repeat = Violation.objects.filter(
+            seller=seller, policy=policy, opened_at__gte=now - REPEAT_LOOKBACK
+        ).exists()
+        violation = Violation.objects.create(
+            seller=seller,
+            policy=policy,
+            severity=severity,
+            affected_orders=max(1, affected_orders),
+            is_repeat=is_repeat,
+            points=violation_points(severity, affected_orders, is_repeat),
+            source=source,
+            facts=facts,
+            opened_at=now,
+        )
+        outbox.emit(
+            "violation.opened",
+            {"violation_id": violation.pk, "seller_id": seller.pk, "points": violation.points},
+        )
+    return violation
+
+
+def violation_resolve(
+    violation_id: int, *, actor: User | None, now: datetime | None = None
+) -> Violation:
+    now = now or clock.now()
+    with transaction.atomic():
+        violation = Violation.objects.select_for_update().get(pk=violation_id)
+        if violation.status == ViolationStatus.RESOLVED:
+            return violation
+        violation.status = ViolationStatus.RESOLVED
+        violation.resolved_at = now
+        violation.save(update_fields=["status", "resolved_at", "updated_at"])
+        outbox.emit(
+            "violation.resolved",
+            {
+                "violation_id": violation.pk,
+                "seller_id": violation.seller_id,
+                "points": violation.points,
+                "actor_id": actor.pk if actor else None,
+            },
+        )
+    return violation
+
+
+def violation_mark_fixed(
+    seller: Seller, *, violation_id: int, statement: str, now: datetime | None = None
+) -> Violation:
+    """The seller says it is fixed: some policies resolve at once, others wait for staff review."""
+    if not statement.strip():
+        raise errors.StatementRequired(fields={"statement": ["Tell us what you changed."]})
+    with transaction.atomic():
+        violation = (
+            Violation.objects.select_for_update(of=("self",))
+            .select_related("policy")
+            .filter(seller=seller, pk=violation_id)
+            .first()
+        )
+        if violation is None:
+            raise errors.ViolationNotFound()
+        if violation.status != ViolationStatus.OPEN:
+            raise errors.ViolationNotOpen()
+        violation.seller_statement = statement.strip()[:4000]
+        if violation.policy.resolution == Resolution.IMMEDIATE:
+            violation.save(update_fields=["seller_statement", "updated_at"])
+            return violation_resolve(violation.pk, actor=seller.owner, now=now)
+        violation.status = ViolationStatus.PENDING_REVIEW
+        violation.save(update_fields=["seller_statement", "status", "updated_at"])
+    return violation
+
+
+def apply_violation_event(violation_id: int, *, cause: str, now: datetime | None = None) -> None:
+    """Outbox handler body: take or give back a violation's points, once."""
+    now = now or clock.now()
+    violation = Violation.objects.select_related("policy").get(pk=violation_id)
+    delta = -violation.points if cause == "violation_opened" else violation.points
+    with transaction.atomic():
+        score = _score_row(violation.seller_id, now)
+        try:
+            with transaction.atomic():
+                entry = LedgerEntry.objects.create(
+                    seller_id=violation.seller_id,
+                    violation=violation,
+                    cause=cause,
+                    rule=f"{violation.policy.code}: {violation.severity}, "
+                    f"{violation.affected_orders} order(s)"
+                    + (", repeat" if violation.is_repeat else ""),
+                    delta=delta,
+                    score_after=0,
+                    created_at=now,
+                )
+        except IntegrityError:
+            return  # already applied
+        HealthScore.objects.filter(pk=score.pk).update(penalty=F("penalty") - delta, updated_at=now)
+        score.refresh_from_db()
+        entry.score_after = displayed(score)
+        entry.save(update_fields=["score_after"])
+
+
+def clean_order_delivered(seller_id: int, *, now: datetime | None = None) -> None:
+    """Every 200 orders delivered without a defect earn a few points, up to the maximum."""
+    now = now or clock.now()
+    with transaction.atomic():
+        score = _score_row(seller_id, now)
+        score.clean_orders += 1
+        if score.clean_orders % CLEAN_ORDERS_PER_REWARD == 0 and score.base < MAX_SCORE:
+            reward = min(CLEAN_REWARD_POINTS, MAX_SCORE - score.base)
+            HealthScore.objects.filter(pk=score.pk).update(
+                base=Least(F("base") + reward, MAX_SCORE),
+                clean_orders=score.clean_orders,
+                updated_at=now,
+            )
+            score.refresh_from_db()
+            LedgerEntry.objects.create(
+                seller_id=seller_id,
+                cause="clean_selling",
+                rule=f"{CLEAN_ORDERS_PER_REWARD} orders delivered without a defect",
+                delta=reward,
+                score_after=displayed(score),
+                created_at=now,
+            )
+        else:
+            HealthScore.objects.filter(pk=score.pk).update(
+                clean_orders=score.clean_orders, updated_at=now
+            )
+
+
+def metric_violations_sync(seller_id: int, metrics: Any, *, now: datetime | None = None) -> None:
+    """Open a violation for each rate metric that misses its target; resolve it when it is back."""
+    now = now or clock.now()
+    seller = Seller.objects.get(pk=seller_id)
+    for metric, policy_code in METRIC_POLICIES.items():
+        meets = metrics.meets_target(metric)
+        rate = getattr(metrics, metric)
+        open_violation = (
+            Violation.objects.filter(
+                seller_id=seller_id, policy__code=policy_code, source=Source.AUTOMATIC
+            )
+            .exclude(status=ViolationStatus.RESOLVED)
+            .first()
+        )
+        if meets is False and open_violation is None:
+            detail = getattr(metrics, metric.replace("_rate", ""))
+            try:
+                violation_open(
+                    seller,
+                    policy_code=policy_code,
+                    source=Source.AUTOMATIC,
+                    now=now,
+                    affected_orders=detail.numerator or 1,
+                    facts=f"{metric} was {rate} ({detail.numerator} of {detail.denominator} "
+                    "orders in "
+                    f"{detail.window_days} days).",
+                )
+            except IntegrityError:
+                continue  # opened by a concurrent sync
+        elif meets is not False and open_violation is not None:
+            violation_resolve(open_violation.pk, actor=None, now=now)
+
+
+# --- Deactivation and appeal ------------------------------------------------------------------
+
+
+def _healthy_for_grace(seller_id: int, now: datetime) -> bool:
+    """Healthy with a margin (>= 250) throughout the 180 days before the current trouble began,
+    i.e. before the oldest violation still open."""
+    first_open = (
+        Violation.objects.filter(seller_id=seller_id)
+        .exclude(status=ViolationStatus.RESOLVED)
+        .aggregate(first=Min("opened_at"))["first"]
+        or now
+    )
+    window_start = first_open - GRACE_HISTORY
+    seller = Seller.objects.get(pk=seller_id)
+    if seller.created_at > window_start:
+        return False
+    before = LedgerEntry.objects.filter(seller_id=seller_id, created_at__lt=first_open)
+    if before.filter(created_at__gte=window_start, score_after__lt=GRACE_MIN_SCORE).exists():
+        return False
+    last = before.order_by("-created_at", "-pk").first()
+    return (last.score_after if last else START_SCORE) >= GRACE_MIN_SCORE
+
+
+def deactivation_request(
+    seller: Seller,
+    *,
+    statement: str,
+    facts: str,
+    policy_codes: Sequence[str],
+    is_automated: bool,
+    actor: User | None,
+    now: datetime | None = None,
+) -> Deactivation:
+    now = now or clock.now()
+    if not statement.strip() or not facts.strip():
+        raise errors.StatementRequired()
+    with transaction.atomic():
+        score = _score_row(seller.pk, now)
+        if band_of(displayed(score)) != Band.CRITICAL:
+            raise errors.NotCritical()
+        grace = _healthy_for_grace(seller.pk, now)
+        deactivation = Deactivation.objects.create(
+            seller=seller,
+            statement=statement.strip(),
+            facts=facts.strip(),
+            is_automated=is_automated,
+            actor=actor,
+            requested_at=now,
+            effective_at=now + GRACE_WINDOW if grace else now,
+        )
+        deactivation.policies.set(Policy.objects.filter(code__in=list(policy_codes)))
+        email_queue(
+            to=seller.owner.email,
+            template="deactivation",
+            language=seller.owner.language,
+            context={"deactivation": deactivation, "seller": seller, "grace": grace},
+        )
+        outbox.emit(
+            "seller.deactivation_requested",
+            {"deactivation_id": deactivation.pk, "seller_id": seller.pk},
+        )
+    if not grace:
+        deactivations_apply_due(now=now)
+    return deactivation
+
+
+def deactivations_apply_due(*, now: datetime | None = None) -> int:
+    now = now or clock.now()
+    applied = 0
+    for deactivation in Deactivation.objects.filter(
+        status=DeactivationStatus.PENDING, effective_at__lte=now
+    ):
+        with transaction.atomic():
+            updated = Deactivation.objects.filter(
+                pk=deactivation.pk, status=DeactivationStatus.PENDING
+            ).update(status=DeactivationStatus.EFFECTIVE)
+            if updated:
+                seller_set_status(
+                    deactivation.seller_id,
+                    status=SellerStatus.DEACTIVATED,
+                    reason=deactivation.statement,
+                    actor=deactivation.actor,
+                    now=now,
+                )
+                applied += 1
+    return applied
+
+
+def deactivation_withdraw(
+    deactivation_id: int, *, actor: User, now: datetime | None = None
+) -> Deactivation:
+    with transaction.atomic():
+        deactivation = Deactivation.objects.select_for_update().get(pk=deactivation_id)
+        if deactivation.status == DeactivationStatus.PENDING:
+            deactivation.status = DeactivationStatus.WITHDRAWN
+            deactivation.save(update_fields=["status", "updated_at"])
+    return deactivation
+
+
+def appeal_submit(
+    seller: Seller,
+    *,
+    root_cause: str,
+    corrective_actions: str,
+    preventive_measures: str,
+    now: datetime | None = None,
+) -> Appeal:
+    now = now or clock.now()
+    missing = {
+        name: ["This field is required."]
+        for name, value in (
+            ("root_cause", root_cause),
+            ("corrective_actions", corrective_actions),
+            ("preventive_measures", preventive_measures),
+        )
+        if not value.strip()
+    }
+    if missing:
+        raise errors.StatementRequired(fields=missing)
+    deactivation = (
+        Deactivation.objects.filter(
+            seller=seller, status__in=[DeactivationStatus.EFFECTIVE, DeactivationStatus.PENDING]
+        )
+        .order_by("-requested_at")
+        .first()
+    )
+    if deactivation is None:
+        raise errors.DeactivationNotFound()
+    if now > deactivation.requested_at + APPEAL_WINDOW:
+        raise errors.AppealWindowClosed()
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(
+                deactivation=deactivation,
+                seller=seller,
+                root_cause=root_cause.strip(),
+                corrective_actions=corrective_actions.strip(),
+                preventive_measures=preventive_measures.strip(),
+                submitted_at=now,
+            )
+            outbox.emit("appeal.submitted", {"appeal_id": appeal.pk, "seller_id": seller.pk})
+    except IntegrityError as error:
+        raise errors.AppealExists() from error
+    return appeal
+
+
+def appeal_decide(
+    appeal_id: int, *, approve: bool, reason: str, actor: User, now: datetime | None = None
+) -> Appeal:
+    """A person decides. Approval resolves the violations concerned and reinstates the seller."""
+    now = now or clock.now()
+    if not reason.strip():
+        raise errors.StatementRequired(fields={"reason": ["Give the reasons for the decision."]})
+    with transaction.atomic():
+        appeal = Appeal.objects.select_for_update().select_related("deactivation").get(pk=appeal_id)
+        if appeal.status != AppealStatus.SUBMITTED:
+            return appeal
+        appeal.status = AppealStatus.APPROVED if approve else AppealStatus.DENIED
+        appeal.decided_by = actor
+        appeal.decision_reason = reason.strip()
+        appeal.decided_at = now
+        appeal.save()
+        if approve:
+            deactivation = appeal.deactivation
+            concerned = Violation.objects.filter(
+                seller_id=appeal.seller_id, policy__in=deactivation.policies.all()
+            ).exclude(status=ViolationStatus.RESOLVED)
+            for violation in concerned:
+                violation_resolve(violation.pk, actor=actor, now=now)
+            Deactivation.objects.filter(pk=deactivation.pk).update(
+                status=DeactivationStatus.REINSTATED
+            )
+            seller_set_status(
+                appeal.seller_id,
+                status=SellerStatus.ACTIVE,
+                reason=f"appeal approved: {reason}",
+                actor=actor,
+                now=now,
+            )
+        seller = Seller.objects.select_related("owner").get(pk=appeal.seller_id)
+        email_queue(
+            to=seller.owner.email,
+            template="appeal_decided",
+            language=seller.owner.language,
+            context={"appeal": appeal, "seller": seller},
+        )
+    return appeal

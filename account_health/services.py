@@ -309,6 +309,7 @@ def deactivation_request(
         )
     if not grace:
         deactivations_apply_due(now=now)
+        deactivation.refresh_from_db()
     return deactivation
 
 

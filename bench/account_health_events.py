@@ -1,0 +1,152 @@
+"""Account health under a stream of violation events for 10,000 sellers.
+
+Prints the cost per event in the first and the last slice of the stream (O(1): the ratio stays near
+1 however many violations have accumulated), the throughput of the outbox path, and the latency from
+a violation's commit to its points in the score (p50/p99), with a producer at a bounded rate and the
+relay running concurrently, as a worker would."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import Measure, Result, child_env, fresh_database
+
+SELLERS = 10_000
+
+
+def _setup() -> list[int]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from marketplace.models import Seller, User
+
+    call_command("migrate", verbosity=0)
+    owners = User.objects.bulk_create(
+        [User(email=f"s{i}@bench.test", password="!") for i in range(SELLERS)]
+    )
+    sellers = Seller.objects.bulk_create(
+        [Seller(owner=o, display_name=f"S{i}") for i, o in enumerate(owners)]
+    )
+    return [seller.pk for seller in sellers]
+
+
+def _open(seller_ids: list[int], rng: random.Random) -> None:
+    from account_health import services
+    from marketplace.models import Seller
+
+    seller = Seller(pk=rng.choice(seller_ids))
+    services.violation_open(
+        seller, policy_code=rng.choice(["listing_accuracy", "off_platform_contact"]), facts="bench"
+    )
+
+
+def run(events: int = 6000, rate: int = 200) -> Result:
+    database_url = fresh_database("bench_account_health")
+    env = child_env(database_url)
+    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE"):
+        os.environ[key] = env[key]
+    seller_ids = _setup()
+    from django.db import connection
+
+    from account_health.models import LedgerEntry, Violation
+    from core import outbox
+    from core.models import OutboxEvent
+
+    rng = random.Random(7)
+    slice_size = events // 6
+    # Phase 1: cost per event (open + relay) as violations accumulate.
+    costs = []
+    for _slice in range(6):
+        started = time.perf_counter()
+        for _ in range(slice_size):
+            _open(seller_ids, rng)
+        outbox.relay()
+        costs.append((time.perf_counter() - started) / slice_size)
+    first, last = costs[0], costs[-1]
+
+    # Phase 2: latency from commit to score, producer at a bounded rate, relay in another thread.
+    stop = threading.Event()
+
+    def relay_loop() -> None:
+        while not stop.is_set():
+            if outbox.relay() == 0:
+                time.sleep(0.005)
+        connection.close()
+
+    relayer = threading.Thread(target=relay_loop)
+    relayer.start()
+    latency_events = min(1000, events)
+    opened_at: dict[int, float] = {}
+    interval = 1.0 / rate
+    next_at = time.perf_counter()
+    from account_health import services
+    from marketplace.models import Seller
+
+    for _ in range(latency_events):
+        violation = services.violation_open(
+            Seller(pk=rng.choice(seller_ids)), policy_code="listing_accuracy", facts="latency"
+        )
+        opened_at[violation.pk] = time.time()
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+    deadline = time.time() + 60
+    while (
+        time.time() < deadline
+        and LedgerEntry.objects.filter(violation_id__in=list(opened_at)).count() < latency_events
+    ):
+        time.sleep(0.2)
+    stop.set()
+    relayer.join()
+    applied = dict(
+        LedgerEntry.objects.filter(violation_id__in=list(opened_at)).values_list(
+            "violation_id", "created_at"
+        )
+    )
+    latencies = sorted(applied[pk].timestamp() - opened_at[pk] for pk in opened_at if pk in applied)
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    total_violations = Violation.objects.count()
+    pending = OutboxEvent.objects.filter(processed_at__isnull=True).count()
+    return Result(
+        title=f"account health: {events} violation events over {SELLERS} sellers, then {latency_events} at {rate}/s",
+        candidate=Measure(
+            "last slice (most violations accumulated)", slice_size, last * slice_size
+        ),
+        baseline=Measure("first slice", slice_size, first * slice_size),
+        unit="events/s",
+        target_ratio=0.8,
+        notes=[
+            f"cost per event by slice (ms): {[round(cost * 1000, 2) for cost in costs]}",
+            f"latency commit -> score: p50 {p50:.3f} s, p99 {p99:.3f} s over {len(latencies)} events",
+            f"violations in the table at the end: {total_violations}",
+        ],
+        gates={
+            "every event applied exactly once": len(latencies) == latency_events
+            and LedgerEntry.objects.filter(cause="violation_opened").count() == total_violations,
+            "no event left pending": pending == 0,
+            "p99 latency <= 5 s": p99 <= 5.0,
+        },
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=6000)
+    parser.add_argument("--rate", type=int, default=200)
+    args = parser.parse_args()
+    return 0 if run(args.events, args.rate).report() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

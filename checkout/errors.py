@@ -25,12 +25,6 @@ class OutOfStock(Conflict):
     default_detail = _("Not enough stock left for this offer.")
 
 
-class InvitationRequired(DomainError):
-    code = "invitation_required"
-    status = 403
-    default_detail = _("This offer is available by invitation only.")
-
-
 class CheckoutAddressNotFound(NotFound):
     code = "address_not_found"
     default_detail = _("No such address.")

@@ -26,6 +26,7 @@ from core import clock, outbox
 from core.clock import add_business_days
 from core.money import quantize
 from fulfillment import services as fulfillment
+from invitations import services as drops
 from marketplace.choices import SellerStatus
 from marketplace.models import Address, Offer, Order, OrderLine, User
 from marketplace.services import order_event_payload
@@ -127,9 +128,15 @@ def checkout_place(
     if address is None:
         raise errors.CheckoutAddressNotFound()
     offers = _load_offers(merged)
+    # Invitation-only offers: the buyer needs a valid invitation; its unit is already held for them.
+    invitations: dict[int, Any] = {}
     for line in merged:
-        if offers[line.offer_id].requires_invitation:
-            raise errors.InvitationRequired(extra={"offer_id": line.offer_id})
+        offer = offers[line.offer_id]
+        if offer.requires_invitation:
+            invitations[offer.pk] = drops.invitation_for_checkout(
+                buyer, offer, line.quantity, now=now
+            )
+            offer.stock = max(offer.stock, 1)  # the held unit is this buyer's stock
 
     plans: dict[int, PlannedOrder] = {}
     overridden: list[tuple[int, Any, str]] = []
@@ -169,7 +176,9 @@ def checkout_place(
 
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:
-            result = _commit(buyer, address, merged, plans, now, coupon, override, overridden)
+            result = _commit(
+                buyer, address, merged, plans, now, coupon, override, overridden, invitations
+            )
             return result
         except OperationalError as error:
             sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
@@ -189,11 +198,16 @@ def _commit(
     coupon: promotions.CouponQuote | None = None,
     override: fulfillment.OverrideRequest | None = None,
     overridden: list[tuple[int, Any, str]] | None = None,
+    invitations: dict[int, Any] | None = None,
 ) -> CheckoutResult:
     reference = uuid.uuid4()
+    offers_by_id = {offer.pk: offer for plan in plans.values() for offer, _quantity in plan.offers}
     with transaction.atomic(durable=True):
         # Offer-id order: two carts with the same offers take their row locks in the same order.
+        invitations = invitations or {}
         for line in merged:
+            if line.offer_id in invitations:
+                continue  # the unit was taken from stock when the invitation was drawn
             taken = Offer.objects.filter(
                 pk=line.offer_id, stock__gte=line.quantity, is_active=True
             ).update(stock=F("stock") - line.quantity)
@@ -273,6 +287,10 @@ def _commit(
             )
             orders.append(order)
         by_seller = {order.seller_id: order for order in orders}
+        for offer_id, invitation in invitations.items():
+            drops.invitation_consume(
+                invitation.pk, order=by_seller[offers_by_id[offer_id].seller_id], now=now
+            )
         for seller_id, incident, refused_reason in overridden or []:
             fulfillment.override_record(
                 incident,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import clock
 from core.money import quantize
 from fulfillment import services as fulfillment
+from invitations import selectors as drops
 from marketplace import selectors
 from marketplace.models import Address, Offer, Product, User
 
@@ -39,8 +41,17 @@ def product_page(product_id: int, *, user: User | None) -> dict[str, Any] | None
     if facts is not None:
         # Only what the decision reads.
         address = Address(country=facts[0], postal_code=facts[1], is_po_box=facts[2])
+    now = clock.now()
     offer_rows = [
-        {**_offer_base(offer), "shippability": _shippability(offer, product, address)}
+        {
+            **_offer_base(offer),
+            "shippability": _shippability(offer, product, address),
+            "invitation": (
+                drops.offer_invitation_block(offer.pk, user, now=now)
+                if offer.requires_invitation
+                else None
+            ),
+        }
         for offer in offers
     ]
     return {

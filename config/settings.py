@@ -266,6 +266,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "account_health.tasks.deactivations_apply_due_task",
         "schedule": timedelta(minutes=1),
     },
+    "drops-draw-due": {
+        "task": "invitations.tasks.draws_due_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "drops-expire-invitations": {
+        "task": "invitations.tasks.invitations_expire_task",
+        "schedule": timedelta(minutes=5),
+    },
     "shippability-incidents": {
         "task": "fulfillment.tasks.incidents_detect_task",
         "schedule": timedelta(minutes=5),

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/", include("fulfillment.api.urls")),
     path("api/", include("ratings.api.urls")),
     path("api/", include("account_health.api.urls")),
+    path("api/", include("invitations.api.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

@@ -61,6 +61,16 @@ class OfferShippabilityOutput(serializers.Serializer):
     delivery_window = PromisedWindowOutput(allow_null=True)
 
 
+class InvitationBlockOutput(serializers.Serializer):
+    drop_id = serializers.IntegerField()
+    available_by_invitation = serializers.BooleanField()
+    notice = serializers.CharField()
+    request_opens_at = serializers.DateTimeField()
+    request_closes_at = serializers.DateTimeField()
+    is_open = serializers.BooleanField()
+    my_request = serializers.DictField(allow_null=True)
+
+
 class ProductOfferOutput(serializers.Serializer):
     id = serializers.IntegerField()
     seller_id = serializers.IntegerField()
@@ -72,6 +82,9 @@ class ProductOfferOutput(serializers.Serializer):
     requires_invitation = serializers.BooleanField()
     shippability = OfferShippabilityOutput(
         allow_null=True, help_text="For the signed-in shopper's default address; null otherwise."
+    )
+    invitation = InvitationBlockOutput(
+        allow_null=True, help_text="For offers sold by invitation only (drops)."
     )
 
 

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import clock
+from core.api.client import client_ip
+from invitations import selectors, services
+from invitations.api import serializers as s
+
+
+@extend_schema(tags=["drops"])
+class DropListView(ListAPIView):
+    """Open and upcoming drops. Public on purpose: the programme is announced to everyone."""
+
+    permission_classes = [AllowAny]
+    serializer_class = s.DropOutput
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        return selectors.drops_visible(now=clock.now())
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        now = clock.now()
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            s.DropOutput(
+                [selectors.drop_json(drop, now=now) for drop in page or []], many=True
+            ).data
+        )
+
+
+class RequestCreateView(APIView):
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("X-Device-Id", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        responses={201: s.RequestOutput, 200: s.RequestOutput},
+        tags=["drops"],
+        description="Request an invitation: one per account and drop (a repeat returns the first, "
+        "200). Errors: drop_not_found, drop_not_open, address_required, country_not_eligible.",
+    )
+    def post(self, request: Request, drop_id: int) -> Response:
+        invitation_request, created = services.request_create(
+            drop_id,
+            request.user,
+            ip_address=client_ip(request),
+            device_id=request.headers.get("X-Device-Id", "")[:100],
+            user_agent=request.headers.get("User-Agent", "")[:300],
+        )
+        return Response(
+            s.RequestOutput(selectors.request_json(invitation_request)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema(tags=["drops"])
+class MyRequestsView(ListAPIView):
+    serializer_class = s.RequestOutput
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        return selectors.my_requests(self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            s.RequestOutput([selectors.request_json(row) for row in page or []], many=True).data
+        )

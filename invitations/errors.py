@@ -1,0 +1,48 @@
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError, NotFound
+
+
+class DropNotFound(NotFound):
+    code = "drop_not_found"
+    default_detail = _("No such drop.")
+
+
+class DropNotOpen(DomainError):
+    code = "drop_not_open"
+    status = 409
+    default_detail = _("Requests for this drop are not open.")
+
+
+class CountryNotEligible(DomainError):
+    code = "country_not_eligible"
+    status = 409
+    default_detail = _("This drop is not available in your country yet.")
+
+
+class AddressRequired(DomainError):
+    code = "address_required"
+    default_detail = _("Add a delivery address before requesting an invitation.")
+
+
+class InvitationRequired(DomainError):
+    code = "invitation_required"
+    status = 403
+    default_detail = _("This offer is available by invitation only.")
+
+
+class InvitationExpired(DomainError):
+    code = "invitation_expired"
+    status = 403
+    default_detail = _("Your invitation has expired.")
+
+
+class InvitationUsed(DomainError):
+    code = "invitation_used"
+    status = 409
+    default_detail = _("Your invitation has already been used.")
+
+
+class InvitationQuantity(DomainError):
+    code = "invitation_quantity"
+    default_detail = _("An invitation is for one unit.")

@@ -305,8 +305,9 @@ AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0)
 # Without a trusted proxy, X-Forwarded-For is whatever the client wrote: never read it then.
+_TRUSTED_PROXIES = env.int("NUM_PROXIES", default=0)
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.int("NUM_PROXIES", default=0) else ["REMOTE_ADDR"]
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if _TRUSTED_PROXIES else ["REMOTE_ADDR"]
 )
 
 SESSION_COOKIE_HTTPONLY = True

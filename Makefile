@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench stop seed clean-data reliability
+.PHONY: install run test lint bench stop seed clean-data
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -36,9 +36,6 @@ seed: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
-
-reliability: $(STAMP)
-	$(BIN)/pytest -c reliability/pytest.ini reliability
 
 stop: $(STAMP)
 	$(BIN)/python -m config.embedded stop

@@ -16,6 +16,14 @@ def test_seed_demo_builds_a_marketplace_once():
     assert Order.objects.count() == 40
     assert User.objects.get(email="seller1@demo.test").check_password("demo-pass-123")
     offers_before = Offer.objects.count()
+    from invitations.models import Drop, InvitationRequest
+    from promotions.models import CouponHolder
+    from ratings.models import SellerRating
+
+    assert CouponHolder.objects.count() == 20
+    assert Drop.objects.count() == 1
+    assert InvitationRequest.objects.count() > 0
+    assert SellerRating.objects.count() == 20
 
     call_command("seed_demo")
 

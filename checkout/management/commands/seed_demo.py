@@ -20,7 +20,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from checkout import services as checkout
 from core.clock import add_business_days
-from core.errors import DomainError
 from fulfillment.models import (
     ProductRestriction,
     ShippingRule,
@@ -115,7 +114,6 @@ class Command(BaseCommand):
             offers = self._catalogue(rng, sellers, progress)
             self._fulfilment(rng, sellers, offers)
             self._orders(rng, now, shoppers, offers, orders, progress)
-        self._capabilities(rng, now, shoppers, sellers, offers)
         for name in sorted(get_commands()):
             if name.startswith("seed_demo_"):
                 call_command(name)
@@ -408,68 +406,6 @@ class Command(BaseCommand):
                     reason="demo",
                     now=issued,
                 )
-
-    def _capabilities(
-        self,
-        rng: random.Random,
-        now: datetime,
-        shoppers: list[User],
-        sellers: list[Seller],
-        offers: list[Offer],
-    ) -> None:
-        """A campaign with codes, an open drop with requests, ratings and account health."""
-        from account_health import services as health
-        from core import outbox
-        from invitations import services as drops
-        from promotions import services as promotions
-        from promotions.models import Campaign
-        from ratings import services as ratings
-
-        welcome = Campaign.objects.create(
-            name="Welcome 10 %",
-            kind="welcome",
-            discount_type="percent",
-            percent=Decimal(10),
-            max_discount=Decimal(25),
-            currency="EUR",
-            min_order_value=Decimal(20),
-            starts_at=now - timedelta(days=7),
-            ends_at=now + timedelta(days=60),
-        )
-        for shopper in shoppers[:20]:
-            promotions.coupon_issue_personal(welcome, customer=shopper)
-        console = next(
-            offer for offer in offers if offer.fulfilment_channel == FulfilmentChannel.SELLER
-        )
-        Offer.objects.filter(pk=console.pk).update(stock=50)
-        drop = drops.drop_create(
-            offer=console,
-            units=5,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=2),
-            eligible_countries=["DE", "AT"],
-        )
-        for index, shopper in enumerate(shoppers[:30]):
-            try:
-                drops.request_create(
-                    drop.pk,
-                    shopper,
-                    ip_address=f"100.64.{index}.10",
-                    user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
-                    now=now - timedelta(hours=rng.randint(1, 20)),
-                )
-            except DomainError:
-                continue  # outside the eligible countries: a real shopper would be told so
-        careless = sellers[-1]
-        health.violation_open(
-            careless,
-            policy_code="off_platform_contact",
-            affected_orders=2,
-            facts="Two buyers were asked to pay by bank transfer outside the marketplace.",
-        )
-        outbox.relay()  # ratings, account health and e-mails follow their events
-        ratings.full_recompute(now=now)
-        outbox.relay()
 
     def _print_logins(self) -> None:
         self.stdout.write(

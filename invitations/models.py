@@ -62,6 +62,8 @@ class InvitationRequest(models.Model):
     is_automated_verdict = models.BooleanField(default=True)
     appeal_text = models.TextField(blank=True)
     created_at = models.DateTimeField(db_index=True)
+    # When the customer was told they were not drawn (sent in batches after the draw).
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

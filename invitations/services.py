@@ -256,22 +256,59 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
             )
         InvitationRequest.objects.filter(pk__in=winners).update(state=RequestState.INVITED)
         if round_number == 1:
-            losers = InvitationRequest.objects.filter(
-                drop=drop, state=RequestState.RECEIVED
-            ).select_related("customer")
-            for request in losers:
+            # Told in batches after the commit (notify_not_drawn): a draw of a million requests
+            # must not be one transaction of a million e-mails.
+            InvitationRequest.objects.filter(drop=drop, state=RequestState.RECEIVED).update(
+                state=RequestState.NOT_DRAWN
+            )
+            transaction.on_commit(lambda: _schedule_notifications(drop_id))
+        Drop.objects.filter(pk=drop.pk).update(status=DropStatus.DRAWN)
+        outbox.emit(
+            "draw.completed", {"drop_id": drop.pk, "round": round_number, "winners": len(winners)}
+        )
+    return draw
+
+
+NOTIFY_BATCH_SIZE = 1000  # "not drawn" e-mails per transaction
+
+
+def _schedule_notifications(drop_id: int) -> None:
+    from invitations.tasks import notify_not_drawn_task
+
+    try:
+        notify_not_drawn_task.delay(drop_id)
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning("not-drawn notices not queued", exc_info=True)
+
+
+def notify_not_drawn(
+    drop_id: int, *, batch_size: int = NOTIFY_BATCH_SIZE, now: datetime | None = None
+) -> int:
+    """Tell every request that was not drawn, a batch per transaction; each request once."""
+    now = now or clock.now()
+    drop = Drop.objects.select_related("offer__product").get(pk=drop_id)
+    sent = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                InvitationRequest.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("customer")
+                .filter(drop=drop, state=RequestState.NOT_DRAWN, notified_at__isnull=True)
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return sent
+            for request in batch:
                 email_queue(
                     to=request.customer.email,
                     template="invitation_not_drawn",
                     language=request.customer.language,
                     context={"drop": drop, "product": drop.offer.product},
                 )
-            losers.update(state=RequestState.NOT_DRAWN)
-        Drop.objects.filter(pk=drop.pk).update(status=DropStatus.DRAWN)
-        outbox.emit(
-            "draw.completed", {"drop_id": drop.pk, "round": round_number, "winners": len(winners)}
-        )
-    return draw
+            InvitationRequest.objects.filter(pk__in=[r.pk for r in batch]).update(notified_at=now)
+            sent += len(batch)
 
 
 def _released_units(drop: Drop) -> int:
@@ -323,7 +360,14 @@ def draws_due(*, now: datetime | None = None) -> list[Draw]:
     due = Drop.objects.filter(request_closes_at__lte=now).exclude(
         status__in=[DropStatus.DRAWN, DropStatus.COMPLETED]
     )
-    return [draw_run(drop.pk, now=now) for drop in due]
+    draws = [draw_run(drop.pk, now=now) for drop in due]
+    # Notices a crashed or unreachable worker did not send yet.
+    pending = InvitationRequest.objects.filter(
+        state=RequestState.NOT_DRAWN, notified_at__isnull=True
+    )
+    for drop_id in sorted(set(pending.values_list("drop_id", flat=True))):
+        notify_not_drawn(drop_id, now=now)
+    return draws
 
 
 def draw_verify(drop_id: int, round_number: int) -> tuple[bool, list[int], list[int]]:

@@ -123,6 +123,8 @@ def test_draw_holds_units_invites_winners_and_mails_everyone_once():
     assert len(draw.winner_request_ids) == 2
     assert Offer.objects.get(pk=drop.offer_id).stock == 8
     assert Invitation.objects.count() == 2
+    services.notify_not_drawn(drop.pk, batch_size=2)
+    services.notify_not_drawn(drop.pk)  # a second run tells nobody twice
     outbox.relay()
     outbox.relay()
     assert OutgoingEmail.objects.filter(template="invitation_granted").count() == 2

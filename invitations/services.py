@@ -142,6 +142,7 @@ def screening_batch(drop: Drop, *, dry_run: bool = False) -> dict[str, Any]:
     batch = screening.batch_rules(inputs, opens_at=drop.request_opens_at)
     removed_by_rule: dict[str, list[int]] = {}
     changes = []
+    changed: list[InvitationRequest] = []
     for row in rows:
         if not row["is_automated_verdict"]:
             continue  # staff decided this one; the rules do not overrule a person
@@ -157,16 +158,20 @@ def screening_batch(drop: Drop, *, dry_run: bool = False) -> dict[str, Any]:
         new_state = RequestState.SCREENED_OUT if verdict.is_screened_out else RequestState.RECEIVED
         if row["state"] in {RequestState.RECEIVED, RequestState.SCREENED_OUT}:
             changes.append((row["id"], new_state, verdict))
-    if not dry_run:
-        with transaction.atomic():
-            for request_id, state, verdict in changes:
-                InvitationRequest.objects.filter(pk=request_id).update(
-                    state=state,
-                    verdict=verdict.as_json(),
-                    screened_category=verdict.category
-                    if state == RequestState.SCREENED_OUT
-                    else "",
+            if new_state != row["state"] or verdict.fired != row["verdict"].get("fired", []):
+                changed.append(
+                    InvitationRequest(
+                        pk=row["id"],
+                        state=new_state,
+                        verdict=verdict.as_json(),
+                        screened_category=verdict.category if verdict.is_screened_out else "",
+                    )
                 )
+    if not dry_run and changed:
+        # Only the requests whose verdict moved are written, in bulk: most of a big drop is clean.
+        InvitationRequest.objects.bulk_update(
+            changed, ["state", "verdict", "screened_category"], batch_size=2000
+        )
     return {
         "requests": len(rows),
         "screened_out": sum(1 for _id, state, _v in changes if state == RequestState.SCREENED_OUT),

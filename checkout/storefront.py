@@ -37,7 +37,11 @@ def product_page(product_id: int, *, user: User | None) -> dict[str, Any] | None
         return None
     offers = list(product.offers.all())
     address = None
-    facts = selectors.default_address_facts(user.pk) if user is not None else None
+    facts = None
+    if user is not None:
+        # Token authentication already read the default address in its one statement.
+        known = getattr(user, "default_address_facts", "unknown")
+        facts = selectors.default_address_facts(user.pk) if known == "unknown" else known
     if facts is not None:
         # Only what the decision reads.
         address = Address(country=facts[0], postal_code=facts[1], is_po_box=facts[2])

@@ -266,3 +266,22 @@ def test_api_errors_speak_german_when_asked(shopper):
         "detail": "Diese Bestellung gibt es nicht.",
         "fields": {},
     }
+
+
+@pytest.mark.django_db
+def test_token_authentication_refuses_unknown_and_inactive_and_brings_the_address(shopper):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=shopper)
+    bad = client_for(None)
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert bad.get("/api/me/").json()["code"] == "authentication_failed"
+    good = client_for(None)
+    good.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert good.get("/api/me/").json()["email"] == shopper.email
+    from marketplace.authentication import TokenWithAddressAuthentication
+
+    user, _key = TokenWithAddressAuthentication().authenticate_credentials(token.key)
+    assert user.default_address_facts == ("DE", "10115", False)
+    User.objects.filter(pk=shopper.pk).update(is_active=False)
+    assert good.get("/api/me/").status_code == 401

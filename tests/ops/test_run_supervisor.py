@@ -65,8 +65,8 @@ def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started():
                 pass
             time.sleep(1)
         assert health is not None and health.json()["status"] == "ok"
-        docs = requests.get(f"http://127.0.0.1:{port}/api/docs/", timeout=10)
-        products = requests.get(f"http://127.0.0.1:{port}/api/products/", timeout=10)
+        docs = requests.get(f"http://127.0.0.1:{port}/api/docs/", timeout=60)
+        products = requests.get(f"http://127.0.0.1:{port}/api/products/", timeout=60)
         assert docs.status_code == 200
         assert products.json()["count"] == 500
         assert _processes_mentioning(marker)

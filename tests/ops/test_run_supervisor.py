@@ -35,7 +35,7 @@ def _processes_mentioning(marker: str) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
-def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started():
+def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started(tmp_path):
     marker = f"run-check-{uuid.uuid4().hex[:8]}"
     data_dir = ROOT / "var" / marker
     port = free_port()
@@ -45,11 +45,13 @@ def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started():
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TESTING"}
     }
     env.update(EMBEDDED_DATA_DIR=str(data_dir), PORT=str(port), SEED_DEMO_ORDERS="20", TESTING="0")
+    # A file, not a pipe: a pipe nobody reads fills up and blocks the servers' logging.
+    log = (tmp_path / "run.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "scripts/run.py"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -72,7 +74,9 @@ def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started():
         assert _processes_mentioning(marker)
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        log.close()
+    output = (tmp_path / "run.log").read_text()
     try:
         assert process.returncode == 0, output[-3000:]
         assert "Demo logins" in output

@@ -9,6 +9,8 @@ from core.models import IdempotencyRecord, OutboxDelivery, OutboxEvent, Outgoing
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record facts (events, ledgers, audits): staff look, they do not edit history."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
 from fulfillment import services
 from fulfillment.models import (
     CoverageReport,
@@ -120,23 +121,15 @@ class IncidentAdmin(admin.ModelAdmin):
             services.incident_resolve(incident.pk, actor=request.user)  # type: ignore[arg-type]
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(StaffOverride)
-class StaffOverrideAdmin(ReadOnly):
+class StaffOverrideAdmin(ReadOnlyAdmin):
     list_display = ["order", "incident", "actor", "refused_reason", "created_at"]
     search_fields = ["reason", "actor__email"]
     raw_id_fields = ["order", "incident", "actor"]
 
 
 @admin.register(RefusalCount)
-class RefusalCountAdmin(ReadOnly):
+class RefusalCountAdmin(ReadOnlyAdmin):
     list_display = ["offer", "reason", "region", "hour", "attempts", "blocked_value"]
     list_filter = ["reason"]
     search_fields = ["region"]
@@ -144,7 +137,7 @@ class RefusalCountAdmin(ReadOnly):
 
 
 @admin.register(CoverageReport)
-class CoverageReportAdmin(ReadOnly):
+class CoverageReportAdmin(ReadOnlyAdmin):
     list_display = [
         "offer",
         "country",

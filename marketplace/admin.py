@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
 from marketplace import services
 from marketplace.choices import CancelledBy, SellerStatus
@@ -175,46 +176,36 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{order}: {error.detail}", messages.WARNING)
 
 
-class ReadOnlyFactsAdmin(admin.ModelAdmin):
-    """Events that happened: staff look, they do not edit history."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(BuyerMessage)
-class BuyerMessageAdmin(ReadOnlyFactsAdmin):
+class BuyerMessageAdmin(ReadOnlyAdmin):
     list_display = ["order", "sent_at", "replied_at"]
     search_fields = ["order__id", "body"]
     raw_id_fields = ["order"]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyFactsAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
     list_display = ["order", "rating", "left_at"]
     list_filter = ["rating"]
     raw_id_fields = ["order"]
 
 
 @admin.register(GuaranteeClaim)
-class GuaranteeClaimAdmin(ReadOnlyFactsAdmin):
+class GuaranteeClaimAdmin(ReadOnlyAdmin):
     list_display = ["order", "status", "filed_at", "decided_at"]
     list_filter = ["status"]
     raw_id_fields = ["order"]
 
 
 @admin.register(Chargeback)
-class ChargebackAdmin(ReadOnlyFactsAdmin):
+class ChargebackAdmin(ReadOnlyAdmin):
     list_display = ["order", "amount", "currency", "is_seller_fault", "filed_at"]
     list_filter = ["is_seller_fault"]
     raw_id_fields = ["order"]
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyFactsAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ["order", "kind", "amount", "currency", "issued_at"]
     list_filter = ["kind"]
     raw_id_fields = ["order"]

@@ -1,30 +1,20 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from ratings.models import OrderScore, RatingHistory, SellerRating
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(SellerRating)
-class SellerRatingAdmin(ReadOnly):
+class SellerRatingAdmin(ReadOnlyAdmin):
     list_display = ["seller", "score", "band", "mature_orders", "scored_orders", "computed_at"]
     list_filter = ["band"]
     search_fields = ["seller__display_name"]
 
 
 @admin.register(OrderScore)
-class OrderScoreAdmin(ReadOnly):
+class OrderScoreAdmin(ReadOnlyAdmin):
     list_display = [
         "order",
         "seller",
@@ -40,6 +30,6 @@ class OrderScoreAdmin(ReadOnly):
 
 
 @admin.register(RatingHistory)
-class RatingHistoryAdmin(ReadOnly):
+class RatingHistoryAdmin(ReadOnlyAdmin):
     list_display = ["seller", "day", "score", "band"]
     search_fields = ["seller__display_name"]

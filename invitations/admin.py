@@ -81,7 +81,12 @@ class InvitationRequestAdmin(admin.ModelAdmin):
         "network",
         "created_at",
     ]
-    list_filter = ["state", "screened_category", "is_automated_verdict"]
+    list_filter = [
+        "state",
+        "screened_category",
+        "is_automated_verdict",
+        ("appeal_text", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["customer__email", "network", "device_id"]
     raw_id_fields = ["drop", "customer", "address"]
     readonly_fields = ["verdict", "state", "screened_category", "is_automated_verdict"]

@@ -74,7 +74,8 @@ CATEGORY_MESSAGES = {
     "address": "Many accounts requested with the same delivery address.",
 }
 APPEAL_HINT = (
-    "If you are a real customer, appeal this decision from your account page; staff will review it."
+    "If you are a real customer, tell us so: POST /api/me/drop-requests/{id}/appeal/ with a short "
+    "text (or the appeal button in your account); a member of staff will review it."
 )
 
 # Screening quality targets measured by the synthetic population test.

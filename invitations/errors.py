@@ -46,3 +46,19 @@ class InvitationUsed(DomainError):
 class InvitationQuantity(DomainError):
     code = "invitation_quantity"
     default_detail = _("An invitation is for one unit.")
+
+
+class RequestNotFound(NotFound):
+    code = "drop_request_not_found"
+    default_detail = _("No such invitation request.")
+
+
+class NotScreenedOut(DomainError):
+    code = "drop_request_not_screened_out"
+    status = 409
+    default_detail = _("Only a screened-out request can be appealed.")
+
+
+class AppealTextRequired(DomainError):
+    code = "validation_error"
+    default_detail = _("Tell us why your request should be reconsidered.")

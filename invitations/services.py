@@ -182,6 +182,26 @@ def screening_batch(drop: Drop, *, dry_run: bool = False) -> dict[str, Any]:
     }
 
 
+def request_appeal(customer: User, *, request_id: int, text: str) -> InvitationRequest:
+    """A screened-out customer explains themselves; staff read it in admin and may admit them."""
+    if not text.strip():
+        raise errors.AppealTextRequired()
+    with transaction.atomic():
+        request = (
+            InvitationRequest.objects.select_for_update()
+            .filter(pk=request_id, customer=customer)
+            .first()
+        )
+        if request is None:
+            raise errors.RequestNotFound()
+        if request.state != RequestState.SCREENED_OUT:
+            raise errors.NotScreenedOut()
+        request.appeal_text = text.strip()[:2000]
+        request.save(update_fields=["appeal_text"])
+        outbox.emit("invitation.appealed", {"request_id": request.pk, "drop_id": request.drop_id})
+    return request
+
+
 def verdict_override(
     request_id: int, *, screened_out: bool, actor: User, reason: str
 ) -> InvitationRequest:

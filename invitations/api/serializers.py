@@ -2,6 +2,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api.serializers import StrictInput
+
+
+class DropAppealInput(StrictInput):
+    text = serializers.CharField(max_length=2000)
+
 
 class DropOutput(serializers.Serializer):
     id = serializers.IntegerField()

@@ -8,4 +8,9 @@ urlpatterns = [
         "drops/<int:drop_id>/requests/", views.RequestCreateView.as_view(), name="api-drop-request"
     ),
     path("me/drop-requests/", views.MyRequestsView.as_view(), name="api-my-drop-requests"),
+    path(
+        "me/drop-requests/<int:request_id>/appeal/",
+        views.RequestAppealView.as_view(),
+        name="api-my-drop-request-appeal",
+    ),
 ]

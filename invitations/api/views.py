@@ -74,3 +74,14 @@ class MyRequestsView(ListAPIView):
         return self.get_paginated_response(
             s.RequestOutput([selectors.request_json(row) for row in page or []], many=True).data
         )
+
+
+class RequestAppealView(APIView):
+    @extend_schema(request=s.DropAppealInput, responses={200: s.RequestOutput}, tags=["drops"])
+    def post(self, request: Request, request_id: int) -> Response:
+        data = s.DropAppealInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appealed = services.request_appeal(
+            request.user, request_id=request_id, text=data.validated_data["text"]
+        )
+        return Response(s.RequestOutput(selectors.request_json(appealed)).data)

@@ -274,3 +274,31 @@ def test_product_page_says_available_by_invitation(shopper):
     assert block["available_by_invitation"] is True
     assert "we cannot grant every request" in block["notice"]
     assert block["my_request"] is None
+
+
+@pytest.mark.django_db
+def test_a_screened_out_customer_can_appeal_and_staff_can_admit(staff):
+    drop = make_drop()
+    newcomer = customer(days_old=0)
+    screened, _ = request(drop, newcomer, agent="curl/8.0")
+    client = client_for(newcomer)
+    assert (
+        client.post(f"/api/me/drop-requests/{screened.pk}/appeal/", {"text": ""}).status_code == 400
+    )
+    appealed = client.post(
+        f"/api/me/drop-requests/{screened.pk}/appeal/",
+        {"text": "I used a script to check the page."},
+    )
+    other = client_for(customer()).post(
+        f"/api/me/drop-requests/{screened.pk}/appeal/", {"text": "me"}
+    )
+    assert appealed.status_code == 200
+    assert other.json()["code"] == "drop_request_not_found"
+    services.verdict_override(
+        screened.pk, screened_out=False, actor=staff, reason="appeal accepted"
+    )
+    screened.refresh_from_db()
+    assert (screened.state, screened.is_automated_verdict) == ("received", False)
+    services.screening_batch(drop)
+    screened.refresh_from_db()
+    assert screened.state == "received"  # the rules do not overrule a person

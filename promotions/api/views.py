@@ -79,7 +79,7 @@ def _hint(error: DomainError) -> str:
 def _parse_cart(raw: list[str]) -> list[tuple[int, int]]:
     lines = []
     for item in raw[:50]:
-        offer, _, quantity = item.partition(":")
+        offer, _separator, quantity = item.partition(":")
         if not offer.isdigit() or not (quantity or "1").isdigit():
             raise DomainError(
                 _("Cart lines are offer_id:quantity."),

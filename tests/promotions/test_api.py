@@ -106,3 +106,11 @@ def test_coupon_errors_and_shippability_sentences_speak_german(shopper, offer):
     )
     assert refused.json()["detail"] == "Dieser Code ist nicht gültig."
     assert shippable.json()["message"] == "Dieser Artikel ist an diese Adresse lieferbar."
+
+
+@pytest.mark.django_db
+def test_wallet_refuses_a_malformed_cart_cleanly(shopper):
+    response = client_for(shopper).get("/api/me/coupons/?cart=&page=1")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["fields"] == {"cart": ["Use offer_id:quantity, e.g. 12:1."]}

@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -119,14 +119,17 @@ class MeView(APIView):
 # --- Catalogue (public on purpose: shoppers browse before they sign in) ---------------------------
 
 
-class CategoryListView(GenericAPIView):
+@extend_schema(tags=["catalogue"])
+class CategoryListView(ListAPIView):
+    """The whole tree, unpaginated: it is small and every client wants all of it."""
+
     permission_classes = [AllowAny]
     serializer_class = s.CategoryOutput
     pagination_class = None
+    filter_backends: list[Any] = []
 
-    @extend_schema(tags=["catalogue"])
-    def get(self, request: Request) -> Response:
-        return Response(s.CategoryOutput(Category.objects.order_by("path"), many=True).data)
+    def get_queryset(self) -> Any:
+        return Category.objects.order_by("path")
 
 
 @extend_schema(

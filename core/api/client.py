@@ -8,4 +8,4 @@ def client_ip(request: Request) -> str | None:
     """The client's address, trusting X-Forwarded-For only as deep as settings NUM_PROXIES says
     (DRF's rule): with no trusted proxy a spoofed header changes nothing."""
     ident = BaseThrottle().get_ident(request)
-    return ident.strip() or None
+    return (ident or "").strip() or None

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -115,12 +115,15 @@ def checkout_place(
     address_id: int,
     coupon_code: str | None = None,
     override: fulfillment.OverrideRequest | None = None,
+    in_transaction: Callable[[CheckoutResult], None] | None = None,
     now: datetime | None = None,
 ) -> CheckoutResult:
     """Place one order per seller for the cart, or refuse it whole and change nothing.
 
     ``override``: staff placing a shopper's order that shippability refuses, allowed only while a
     confirmed incident explains the refusal; the override is audited with the order.
+    ``in_transaction``: called with the result inside the checkout's transaction (the API stores its
+    idempotent answer there, so the answer and the orders commit together).
     """
     now = now or clock.now()
     merged = _merge_lines(lines)
@@ -177,7 +180,16 @@ def checkout_place(
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:
             result = _commit(
-                buyer, address, merged, plans, now, coupon, override, overridden, invitations
+                buyer,
+                address,
+                merged,
+                plans,
+                now,
+                coupon,
+                override,
+                overridden,
+                invitations,
+                in_transaction,
             )
             return result
         except OperationalError as error:
@@ -199,6 +211,7 @@ def _commit(
     override: fulfillment.OverrideRequest | None = None,
     overridden: list[tuple[int, Any, str]] | None = None,
     invitations: dict[int, Any] | None = None,
+    in_transaction: Callable[[CheckoutResult], None] | None = None,
 ) -> CheckoutResult:
     reference = uuid.uuid4()
     offers_by_id = {offer.pk: offer for plan in plans.values() for offer, _quantity in plan.offers}
@@ -302,4 +315,7 @@ def _commit(
             promotions.coupon_redeem(
                 coupon, customer=buyer, orders=orders, checkout_reference=reference, now=now
             )
-    return CheckoutResult(checkout_reference=reference, orders=orders)
+        result = CheckoutResult(checkout_reference=reference, orders=orders)
+        if in_transaction is not None:
+            in_transaction(result)
+    return result

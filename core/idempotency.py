@@ -97,6 +97,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             raise IdempotencyKeyInvalid()
         record, is_new = _claim(request, key, request_fingerprint(request))
+        request.idempotency_record = record  # type: ignore[attr-defined]
         if not is_new:
             response = Response(record.response_body, status=record.response_status)
             response["Idempotent-Replayed"] = "true"
@@ -116,15 +117,32 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if response.status_code >= 500:
             _release(record)
             return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            state=IdempotencyRecord.State.DONE,
-            response_status=response.status_code,
-            response_body=json.loads(json.dumps(response.data, default=str)),
-            completed_at=clock.now(),
-        )
+        _complete(record.pk, response.status_code, response.data)
         return response
 
     return wrapper
+
+
+def _complete(record_id: int, status: int, body: Any) -> int:
+    """Store the answer of a key, once (a view may already have done so in its own transaction)."""
+    return IdempotencyRecord.objects.filter(
+        pk=record_id, state=IdempotencyRecord.State.IN_FLIGHT
+    ).update(
+        state=IdempotencyRecord.State.DONE,
+        response_status=status,
+        response_body=json.loads(json.dumps(body, default=str)),
+        completed_at=clock.now(),
+    )
+
+
+def complete_in_transaction(request: Request, status: int, body: Any) -> None:
+    """Call inside the transaction that makes the change: the stored answer then commits with it.
+
+    If the process dies between that commit and the response, a retry with the same key replays
+    the answer instead of running the change a second time."""
+    record = getattr(request, "idempotency_record", None)
+    if record is not None:
+        _complete(record.pk, status, body)
 
 
 def _release(record: IdempotencyRecord) -> None:

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from checkout import cart, services, storefront
 from checkout.api import serializers as s
 from core.errors import NotFound
-from core.idempotency import idempotent
+from core.idempotency import complete_in_transaction, idempotent
 from core.money import quantize
 from fulfillment.services import OverrideRequest
 from marketplace.models import Order, User
@@ -61,6 +61,14 @@ class CheckoutView(APIView):
     def post(self, request: Request) -> Response:
         data = s.CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
+
+        def answer(result: services.CheckoutResult) -> dict[str, Any]:
+            body = {
+                "checkout_reference": result.checkout_reference,
+                "orders": [_placed(order) for order in result.orders],
+            }
+            return dict(s.CheckoutOutput(body).data)
+
         result = services.checkout_place(
             request.user,
             lines=[
@@ -69,12 +77,11 @@ class CheckoutView(APIView):
             ],
             address_id=data.validated_data["address_id"],
             coupon_code=data.validated_data.get("coupon_code") or None,
+            in_transaction=lambda placed: complete_in_transaction(
+                request, status.HTTP_201_CREATED, answer(placed)
+            ),
         )
-        body = {
-            "checkout_reference": result.checkout_reference,
-            "orders": [_placed(order) for order in result.orders],
-        }
-        return Response(s.CheckoutOutput(body).data, status=status.HTTP_201_CREATED)
+        return Response(answer(result), status=status.HTTP_201_CREATED)
 
 
 class StaffOrderView(APIView):

@@ -131,3 +131,37 @@ def test_same_key_while_the_first_is_in_flight_is_409(shopper):
     assert results["first"] == 201
     assert Order.objects.filter(buyer=shopper).count() == 1
     assert IdempotencyRecord.objects.get(key="k-slow").state == IdempotencyRecord.State.DONE
+
+
+@pytest.mark.django_db
+def test_a_worker_dying_after_the_commit_leaves_an_answer_that_the_retry_replays(
+    shopper, offer, monkeypatch
+):
+    from checkout.api import views
+
+    real_output = views.s.CheckoutOutput
+    built = {"count": 0}
+
+    def output_then_die(*args, **kwargs):
+        built["count"] += 1
+        if (
+            built["count"] == 2
+        ):  # the first is stored inside the transaction, the second is the reply
+            raise SystemExit("worker killed after the commit")
+        return real_output(*args, **kwargs)
+
+    monkeypatch.setattr(views.s, "CheckoutOutput", output_then_die)
+    client = client_for(shopper)
+    with pytest.raises(SystemExit):
+        client.post(
+            "/api/checkout/", _body(shopper, offer), format="json", HTTP_IDEMPOTENCY_KEY="k-die"
+        )
+    monkeypatch.setattr(views.s, "CheckoutOutput", real_output)
+    retry = client.post(
+        "/api/checkout/", _body(shopper, offer), format="json", HTTP_IDEMPOTENCY_KEY="k-die"
+    )
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["orders"][0]["id"] == Order.objects.get().pk
+    assert Order.objects.count() == 1
+    assert Offer.objects.get(pk=offer.pk).stock == 9

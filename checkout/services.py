@@ -171,6 +171,7 @@ def checkout_place(
             code=coupon_code,
             lines=[(offers[line.offer_id], line.quantity) for line in merged],
             now=now,
+            mark_applied=False,  # the redemption marks it, in the same statement
         )
         for plan in plans.values():
             for offer, _quantity in plan.offers:

@@ -179,6 +179,14 @@ class IssueRun(TimeStampedModel):
     status = models.CharField(
         max_length=10, choices=IssueStatus.choices, default=IssueStatus.PENDING
     )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
     total = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)
     already_had = models.PositiveIntegerField(default=0)

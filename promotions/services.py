@@ -1,49 +1,37 @@
-"""Every write of promotions: issuing codes, quoting a discount, redeeming it, giving a use back."""
+"""Every write of promotions: issuing codes, quoting a discount, redeeming it, giving a use back,
+pausing a campaign."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from core import clock, outbox
 from core.email import email_queue
-from core.money import quantize, quantize_bankers
 from marketplace.models import Offer, Order, User
 from promotions import errors
-from promotions.choices import DiscountType, IssueMode, IssueStatus
+from promotions.choices import IssueMode, IssueStatus, Segment
 from promotions.codes import code_generate, code_normalise
 from promotions.constants import ISSUE_BATCH_SIZE, MAX_CODE_FAILURES_PER_HOUR
+from promotions.discounts import CouponQuote, coupon_evaluate
 from promotions.models import (
     Campaign,
-    CodeFailures,
     Coupon,
     CouponHolder,
     CouponMisuse,
     IssueRun,
     Redemption,
 )
-from promotions.selectors import segment_customers
+from promotions.selectors import holder_for_code, segment_customers
+
+__all__ = ["CouponQuote"]  # checkout types its quote through this module
 
 CODE_ATTEMPTS = 5  # a collision at 98 bits is practically impossible; retrying costs nothing
-
-
-@dataclass
-class CouponQuote:
-    """What a code would take off a cart: per offer, rounded, summing to the total exactly."""
-
-    coupon_id: int
-    holder_id: int
-    campaign_id: int
-    code: str
-    currency: str
-    discount: Decimal
-    line_discounts: dict[int, Decimal] = field(default_factory=dict)
 
 
 # --- Issuing ----------------------------------------------------------------------------
@@ -64,30 +52,75 @@ def _new_coupon(campaign: Campaign, customer: User | None) -> Coupon:
     raise RuntimeError("could not draw a unique coupon code")
 
 
-def _announce(coupon: Coupon, customer: User) -> None:
-    campaign = coupon.campaign
-    CouponHolder.objects.filter(coupon=coupon, customer=customer).update(emailed_at=clock.now())
-    email_queue(
-        to=customer.email,
-        template="coupon_issued",
-        context={"campaign": campaign, "code": coupon.display_code, "customer": customer},
-        language=customer.language,
+def _announce_pending(campaign: Campaign, customer_ids: Sequence[int], *, now: datetime) -> int:
+    """E-mail every holder of these customers who has not had their mail yet; returns how many.
+
+    The row locks and ``emailed_at IS NULL`` make this once per holder even when two runs of the
+    same campaign overlap: the second waits for the first, then finds nothing left to send.
+    """
+    pending = list(
+        CouponHolder.objects.select_for_update(of=("self",))
+        .filter(coupon__campaign=campaign, customer_id__in=customer_ids, emailed_at__isnull=True)
+        .select_related("coupon", "customer")
+        .order_by("pk")
     )
+    if not pending:
+        return 0
+    CouponHolder.objects.filter(pk__in=[holder.pk for holder in pending]).update(emailed_at=now)
+    for holder in pending:
+        email_queue(
+            to=holder.customer.email,
+            template="coupon_issued",
+            context={
+                "campaign": campaign,
+                "code": holder.coupon.display_code,
+                "customer": holder.customer,
+            },
+            language=holder.customer.language,
+        )
+    return len(pending)
 
 
-def coupon_issue_personal(campaign: Campaign, *, customer: User) -> Coupon:
-    """One personal code for one customer; issuing twice returns the first code."""
+def coupon_issue_personal(
+    campaign: Campaign, *, customer: User, now: datetime | None = None
+) -> Coupon:
+    """One personal code for one customer, e-mailed once; issuing twice returns the first code."""
+    now = now or clock.now()
     with transaction.atomic():
-        existing = Coupon.objects.filter(campaign=campaign, customer=customer).first()
-        if existing is not None:
-            return existing
-        coupon = _new_coupon(campaign, customer)
-        _, created = CouponHolder.objects.get_or_create(
+        coupon = Coupon.objects.filter(campaign=campaign, customer=customer).first()
+        if coupon is None:
+            coupon = _new_coupon(campaign, customer)
+        CouponHolder.objects.get_or_create(
             coupon=coupon, customer=customer, defaults={"max_uses": campaign.uses_per_code}
         )
-        if created:
-            _announce(coupon, customer)
+        _announce_pending(campaign, [customer.pk], now=now)
     return coupon
+
+
+def issue_run_create(
+    campaign: Campaign,
+    *,
+    segment: str,
+    mode: str = IssueMode.PERSONAL,
+    parameter_days: int | None = None,
+    parameter_orders: int | None = None,
+    customer_ids: Sequence[int] = (),
+    actor: User | None = None,
+) -> IssueRun:
+    """Record an issue run for a segment and queue it; staff's admin action calls this."""
+    with transaction.atomic():
+        run = IssueRun.objects.create(
+            campaign=campaign,
+            segment=segment,
+            mode=mode,
+            parameter_days=parameter_days,
+            parameter_orders=parameter_orders,
+            started_by=actor,
+        )
+        if segment == Segment.EXPLICIT:
+            run.explicit_customers.set(User.objects.filter(pk__in=customer_ids))
+        issue_run_start(run)
+    return run
 
 
 def issue_run_start(run: IssueRun) -> IssueRun:
@@ -98,12 +131,26 @@ def issue_run_start(run: IssueRun) -> IssueRun:
     return run
 
 
+def issue_run_restart(run_id: int) -> IssueRun | None:
+    """Run again: issues only what is missing, because issuing is idempotent."""
+    with transaction.atomic():
+        run = IssueRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status == IssueStatus.RUNNING:
+            return run
+        run.status = IssueStatus.PENDING
+        run.error = ""
+        run.save(update_fields=["status", "error", "updated_at"])
+        issue_run_start(run)
+    return run
+
+
 def issue_run_execute(
     run_id: int, *, now: datetime | None = None, batch_size: int = ISSUE_BATCH_SIZE
 ) -> IssueRun | None:
-    """Issue codes to every customer of the segment. Idempotent: a re-run (after a crash, or twice)
-    issues nothing twice and mails nobody twice, because the unique (campaign, customer) and
-    (coupon, customer) constraints decide what is new."""
+    """Issue codes to every customer of the segment, one transaction per batch. Idempotent: a re-run
+    (after a crash, or twice) issues nothing twice and mails nobody twice, because the unique
+    (campaign, customer) and (coupon, customer) constraints decide what is new and ``emailed_at``
+    what was sent."""
     now = now or clock.now()
     with transaction.atomic():
         run = IssueRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
@@ -115,66 +162,67 @@ def issue_run_execute(
         run.started_at = run.started_at or now
         run.save(update_fields=["status", "total", "started_at", "updated_at"])
     campaign = run.campaign
-    group_coupon = None
-    if run.mode == IssueMode.SHARED:
-        group_coupon = Coupon.objects.filter(campaign=campaign, customer__isnull=True).order_by(
-            "pk"
-        ).first() or _new_coupon(campaign, None)
-    for start in range(0, len(customer_ids), batch_size):
-        batch = customer_ids[start : start + batch_size]
-        with transaction.atomic():
-            issued, had = _issue_batch(campaign, batch, group_coupon)
-            IssueRun.objects.filter(pk=run.pk).update(
-                issued=F("issued") + issued, already_had=F("already_had") + had
-            )
+    try:
+        group_coupon = None
+        if run.mode == IssueMode.SHARED:
+            group_coupon = Coupon.objects.filter(campaign=campaign, customer__isnull=True).order_by(
+                "pk"
+            ).first() or _new_coupon(campaign, None)
+        for start in range(0, len(customer_ids), batch_size):
+            batch = customer_ids[start : start + batch_size]
+            with transaction.atomic():
+                issued = _issue_batch(campaign, batch, group_coupon, now=now)
+                IssueRun.objects.filter(pk=run.pk).update(
+                    issued=F("issued") + issued,
+                    already_had=F("already_had") + len(batch) - issued,
+                )
+    except Exception as error:
+        # Staff see the failure on the run; "run again" carries on where it stopped.
+        IssueRun.objects.filter(pk=run.pk).update(
+            status=IssueStatus.FAILED, error=repr(error)[:2000], finished_at=clock.now()
+        )
+        raise
     IssueRun.objects.filter(pk=run.pk).update(status=IssueStatus.DONE, finished_at=clock.now())
     run.refresh_from_db()
     return run
 
 
 def _issue_batch(
-    campaign: Campaign, batch: list[int], group_coupon: Coupon | None
-) -> tuple[int, int]:
-    customers = {user.pk: user for user in User.objects.filter(pk__in=batch)}
+    campaign: Campaign, batch: list[int], group_coupon: Coupon | None, *, now: datetime
+) -> int:
+    """Codes and holders for one batch in a few bulk statements; returns how many were new."""
     if group_coupon is not None:
-        holders = set(
-            CouponHolder.objects.filter(coupon=group_coupon, customer_id__in=batch).values_list(
+        holders = [CouponHolder(coupon=group_coupon, customer_id=pk, max_uses=1) for pk in batch]
+    else:
+        have = set(
+            Coupon.objects.filter(campaign=campaign, customer_id__in=batch).values_list(
                 "customer_id", flat=True
             )
         )
-        new_ids = [pk for pk in batch if pk not in holders and pk in customers]
-        CouponHolder.objects.bulk_create(
-            [CouponHolder(coupon=group_coupon, customer_id=pk, max_uses=1) for pk in new_ids],
-            ignore_conflicts=True,
+        Coupon.objects.bulk_create(
+            [
+                Coupon(campaign=campaign, customer_id=pk, code=code_generate())
+                for pk in batch
+                if pk not in have
+            ],
+            ignore_conflicts=True,  # another run got there first; the re-read below finds it
         )
-        for pk in new_ids:
-            _announce(group_coupon, customers[pk])
-        return len(new_ids), len(batch) - len(new_ids)
-    have = set(
-        Coupon.objects.filter(campaign=campaign, customer_id__in=batch).values_list(
-            "customer_id", flat=True
-        )
-    )
-    new_ids = [pk for pk in batch if pk not in have and pk in customers]
-    for pk in new_ids:
-        coupon = _new_coupon(campaign, customers[pk])
-        CouponHolder.objects.get_or_create(
-            coupon=coupon, customer=customers[pk], defaults={"max_uses": campaign.uses_per_code}
-        )
-        _announce(coupon, customers[pk])
-    return len(new_ids), len(batch) - len(new_ids)
+        coupons = {
+            coupon.customer_id: coupon
+            for coupon in Coupon.objects.filter(campaign=campaign, customer_id__in=batch)
+        }
+        for pk in batch:
+            if pk not in coupons:  # a drawn code collided with an existing one: draw again
+                coupons[pk] = _new_coupon(campaign, User.objects.get(pk=pk))
+        holders = [
+            CouponHolder(coupon=coupons[pk], customer_id=pk, max_uses=campaign.uses_per_code)
+            for pk in batch
+        ]
+    CouponHolder.objects.bulk_create(holders, ignore_conflicts=True)
+    return _announce_pending(campaign, batch, now=now)
 
 
 # --- Quoting ----------------------------------------------------------------------------
-
-
-def _eligible(campaign: Campaign, offer: Offer, category_paths: list[str]) -> bool:
-    if offer.currency != campaign.currency:
-        return False
-    if not category_paths:
-        return True
-    path = offer.product.category.path
-    return any(path == root or path.startswith(f"{root}/") for root in category_paths)
 
 
 def coupon_quote(
@@ -183,122 +231,86 @@ def coupon_quote(
     code: str,
     lines: Sequence[tuple[Offer, int]],
     now: datetime | None = None,
+    mark_applied: bool = True,
 ) -> CouponQuote:
-    """Check a code for this customer and cart, in a fixed order, and compute its discount.
+    """Check a code for this customer and cart, and compute its discount.
 
-    Offers must come with ``product__category`` loaded. Raises the first rule that fails.
+    One statement finds the holder with the account's failed entries this hour and the campaign's
+    eligible category paths. Unknown codes and other customers' codes get the same answer.
+    ``mark_applied=False``: checkout marks the code applied when it redeems it.
     """
     now = now or clock.now()
     hour = now.replace(minute=0, second=0, microsecond=0)
-    if CodeFailures.objects.filter(
-        customer=customer, hour=hour, failures__gte=MAX_CODE_FAILURES_PER_HOUR
-    ).exists():
-        raise errors.CouponAttemptsExceeded()
     normalised = code_normalise(code)
-    holder = None
-    if normalised is not None:
-        holder = (
-            CouponHolder.objects.select_related("coupon__campaign")
-            .filter(coupon__code=normalised, customer=customer)
-            .first()
-        )
-    if holder is None:
+    found = None if normalised is None else holder_for_code(customer.pk, normalised, hour=hour)
+    if found is None:
         _record_failure(customer, normalised, hour=hour, now=now)
         raise errors.CouponInvalid()
-    coupon = holder.coupon
-    campaign = coupon.campaign
-    if not campaign.is_active:
-        raise errors.CampaignPaused()
-    if now < campaign.starts_at:
-        raise errors.CouponNotStarted(extra={"starts_at": campaign.starts_at.isoformat()})
-    if now >= campaign.ends_at:
-        raise errors.CouponExpired(extra={"ended_at": campaign.ends_at.isoformat()})
-    if holder.uses >= holder.max_uses:
-        raise errors.CouponUsedUp()
-    remaining_budget = None
-    if campaign.budget is not None:
-        remaining_budget = campaign.budget - campaign.budget_spent
-        if remaining_budget <= 0:
-            raise errors.CouponBudgetExhausted()
-
-    currency = campaign.currency
-    order_value = sum(
-        (
-            quantize(offer.price * quantity, currency)
-            for offer, quantity in lines
-            if offer.currency == currency
-        ),
-        Decimal(0),
-    )
-    if order_value < campaign.min_order_value:
-        missing = campaign.min_order_value - order_value
-        raise errors.CouponMinOrderNotMet(
-            extra={"missing": {"amount": str(quantize(missing, currency)), "currency": currency}}
-        )
-    paths = list(campaign.eligible_categories.values_list("path", flat=True))
-    eligible = {
-        offer.pk: quantize(offer.price * quantity, currency)
-        for offer, quantity in lines
-        if _eligible(campaign, offer, paths)
-    }
-    eligible_total = sum(eligible.values(), Decimal(0))
-    if eligible_total <= 0:
-        raise errors.CouponCategoryNotEligible()
-
-    if campaign.discount_type == DiscountType.PERCENT:
-        discount = quantize(eligible_total * (campaign.percent or Decimal(0)) / 100, currency)
-        if campaign.max_discount is not None:
-            discount = min(discount, campaign.max_discount)
-    else:
-        discount = campaign.fixed_amount or Decimal(0)
-    if remaining_budget is not None:
-        discount = min(discount, remaining_budget)
-    discount = min(discount, eligible_total)  # never makes a total negative
-    if holder.applied_at is None:
+    if found.failures_this_hour >= MAX_CODE_FAILURES_PER_HOUR:
+        raise errors.CouponAttemptsExceeded()
+    holder = found.holder
+    quote = coupon_evaluate(holder, lines, category_paths=found.category_paths, now=now)
+    if mark_applied and holder.applied_at is None:
         CouponHolder.objects.filter(pk=holder.pk, applied_at__isnull=True).update(applied_at=now)
-    return CouponQuote(
-        coupon_id=coupon.pk,
-        holder_id=holder.pk,
-        campaign_id=campaign.pk,
-        code=coupon.display_code,
-        currency=currency,
-        discount=discount,
-        line_discounts=_allocate(discount, eligible, currency),
-    )
+    return quote
 
 
 def _record_failure(
     customer: User, normalised: str | None, *, hour: datetime, now: datetime
 ) -> None:
-    """Count a failed entry for the account, and flag a code that belongs to someone else."""
+    """Count a failed entry for the account, and flag a code that belongs to someone else.
+
+    Raises ``coupon_attempts_exceeded`` once the account is at its limit for this hour; the count
+    is keyed on the account, so rotating IP addresses does not reset it.
+    """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO promotions_codefailures (customer_id, hour, failures) VALUES (%s, %s, 1)"
             " ON CONFLICT (customer_id, hour) DO UPDATE"
-            " SET failures = promotions_codefailures.failures + 1",
-            [customer.pk, hour],
+            " SET failures = promotions_codefailures.failures + 1"
+            " WHERE promotions_codefailures.failures < %s RETURNING failures",
+            [customer.pk, hour, MAX_CODE_FAILURES_PER_HOUR],
         )
+        if cursor.fetchone() is None:
+            raise errors.CouponAttemptsExceeded()
         if normalised is not None:
             coupon = Coupon.objects.filter(code=normalised).only("pk").first()
             if coupon is not None:
                 CouponMisuse.objects.create(coupon=coupon, customer=customer, attempted_at=now)
 
 
-def _allocate(discount: Decimal, eligible: dict[int, Decimal], currency: str) -> dict[int, Decimal]:
-    """Split the discount over the eligible lines in proportion to their value; the rounding rest
-    goes to the largest line, so the shares add up to the discount to the cent."""
-    total = sum(eligible.values(), Decimal(0))
-    shares = {
-        offer_id: min(value, quantize_bankers(discount * value / total, currency))
-        for offer_id, value in eligible.items()
-    }
-    rest = discount - sum(shares.values(), Decimal(0))
-    largest = max(eligible, key=lambda offer_id: (eligible[offer_id], -offer_id))
-    shares[largest] += rest
-    return {offer_id: share for offer_id, share in shares.items() if share}
-
-
 # --- Redemption ----------------------------------------------------------------------------
+
+# One round trip inside the checkout transaction. Each step only runs when the one before it
+# touched a row; the counts tell which guard refused. Lock order: holder, then campaign (the
+# same as redemption_reverse_for_order).
+_REDEEM_SQL = """
+WITH holder AS (
+    UPDATE promotions_couponholder
+    SET uses = uses + 1, applied_at = COALESCE(applied_at, %(now)s)
+    WHERE id = %(holder_id)s AND customer_id = %(customer_id)s AND uses < max_uses
+    RETURNING id
+), campaign AS (
+    UPDATE promotions_campaign
+    SET budget_spent = budget_spent + %(discount)s
+    WHERE id = %(campaign_id)s AND is_active
+      AND (budget IS NULL OR budget_spent + %(discount)s <= budget)
+      AND EXISTS (SELECT 1 FROM holder)
+    RETURNING id
+), redemption AS (
+    INSERT INTO promotions_redemption
+        (coupon_id, holder_id, order_id, checkout_reference, discount, currency, order_total,
+         redeemed_at)
+    SELECT %(coupon_id)s, %(holder_id)s, line.order_id, %(reference)s, line.discount,
+           line.currency, line.order_total, %(now)s
+    FROM jsonb_to_recordset(%(orders)s::jsonb)
+        AS line(order_id bigint, discount numeric, currency text, order_total numeric)
+    WHERE EXISTS (SELECT 1 FROM campaign)
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM holder), (SELECT count(*) FROM campaign),
+       (SELECT count(*) FROM redemption)
+"""
 
 
 def coupon_redeem(
@@ -310,43 +322,54 @@ def coupon_redeem(
     now: datetime,
 ) -> None:
     """Inside the checkout transaction: take one use and the budget with guarded updates, and write
-    one redemption row per discounted order. A lost race raises and rolls the checkout back."""
-    taken = CouponHolder.objects.filter(
-        pk=quote.holder_id, customer=customer, uses__lt=F("max_uses")
-    ).update(uses=F("uses") + 1)
-    if taken != 1:
+    one redemption row per discounted order. A lost race raises and rolls the checkout back.
+
+    One use covers one checkout, however many sellers' orders it makes; each order it discounted
+    gets its own redemption row with that order's share of the discount.
+    """
+    discounted = [order for order in orders if order.discount_total > 0]
+    if not discounted:
+        return  # the discount rounded to nothing: no use is taken for it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REDEEM_SQL,
+            {
+                "now": now,
+                "holder_id": quote.holder_id,
+                "customer_id": customer.pk,
+                "campaign_id": quote.campaign_id,
+                "coupon_id": quote.coupon_id,
+                "discount": quote.discount,
+                "reference": checkout_reference,
+                "orders": json.dumps(
+                    [
+                        {
+                            "order_id": order.pk,
+                            "discount": str(order.discount_total),
+                            "currency": order.currency,
+                            "order_total": str(order.total),
+                        }
+                        for order in discounted
+                    ]
+                ),
+            },
+        )
+        holders, campaigns, redemptions = cursor.fetchone()
+    if holders != 1:
         raise errors.CouponUsedUp()
-    spent = (
-        Campaign.objects.filter(pk=quote.campaign_id, is_active=True)
-        .filter(Q(budget__isnull=True) | Q(budget__gte=F("budget_spent") + quote.discount))
-        .update(budget_spent=F("budget_spent") + quote.discount)
-    )
-    if spent != 1:
+    if campaigns != 1:
         if not Campaign.objects.filter(pk=quote.campaign_id, is_active=True).exists():
             raise errors.CampaignPaused()
         raise errors.CouponBudgetExhausted()
-    rows = [
-        Redemption(
-            coupon_id=quote.coupon_id,
-            holder_id=quote.holder_id,
-            order=order,
-            checkout_reference=checkout_reference,
-            discount=order.discount_total,
-            currency=order.currency,
-            order_total=order.total,
-            redeemed_at=now,
-        )
-        for order in orders
-        if order.discount_total > 0
-    ]
-    Redemption.objects.bulk_create(rows)
+    if redemptions != len(discounted):
+        raise AssertionError("every discounted order has its redemption row")
     outbox.emit(
         "coupon.redeemed",
         {
             "coupon_id": quote.coupon_id,
             "customer_id": customer.pk,
             "checkout_reference": str(checkout_reference),
-            "order_ids": [row.order_id for row in rows],
+            "order_ids": [order.pk for order in discounted],
             "discount": str(quote.discount),
             "currency": quote.currency,
         },
@@ -358,15 +381,24 @@ def redemption_reverse_for_order(order_id: int, *, now: datetime | None = None) 
     that checkout is cancelled, the use comes back too. Idempotent (``reversed_at``)."""
     now = now or clock.now()
     with transaction.atomic():
+        found = (
+            Redemption.objects.filter(order_id=order_id, reversed_at__isnull=True)
+            .values("holder_id")
+            .first()
+        )
+        if found is None:
+            return False
+        # The holder's lock serialises the cancellations of one checkout's orders, so the last
+        # one sees the others reversed and returns the use exactly once.
+        CouponHolder.objects.select_for_update().filter(pk=found["holder_id"]).first()
         redemption = (
-            Redemption.objects.select_for_update()
+            Redemption.objects.select_related("coupon")
             .filter(order_id=order_id, reversed_at__isnull=True)
             .first()
         )
         if redemption is None:
             return False
-        redemption.reversed_at = now
-        redemption.save(update_fields=["reversed_at"])
+        Redemption.objects.filter(pk=redemption.pk).update(reversed_at=now)
         Campaign.objects.filter(pk=redemption.coupon.campaign_id).update(
             budget_spent=F("budget_spent") - redemption.discount
         )
@@ -388,3 +420,24 @@ def redemption_reverse_for_order(order_id: int, *, now: datetime | None = None) 
             },
         )
     return True
+
+
+# --- Campaigns ----------------------------------------------------------------------------
+
+
+def campaign_set_active(
+    campaign_id: int, *, is_active: bool, actor: User, now: datetime | None = None
+) -> bool:
+    """Pause or resume a campaign; returns whether it changed. A checkout already past its quote
+    meets the pause in its redemption step and is refused whole."""
+    now = now or clock.now()
+    with transaction.atomic():
+        changed = Campaign.objects.filter(pk=campaign_id, is_active=not is_active).update(
+            is_active=is_active, updated_at=now
+        )
+        if changed:
+            outbox.emit(
+                "campaign.resumed" if is_active else "campaign.paused",
+                {"campaign_id": campaign_id, "actor_id": actor.pk, "at": now.isoformat()},
+            )
+    return bool(changed)

@@ -12,7 +12,8 @@ class LineInput(StrictInput):
 
 class ValidateInput(StrictInput):
     code = serializers.CharField(max_length=64)
-    lines = LineInput(many=True, allow_empty=False, max_length=50)
+    # many=True hands max_length to the ListSerializer, which the stubs do not know.
+    lines = LineInput(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
 
 
 class LineDiscountOutput(serializers.Serializer):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -13,14 +14,21 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.errors import DomainError
-from marketplace.models import Offer
-from promotions import selectors, services
+from marketplace.models import Offer, User
+from promotions import discounts, selectors, services
 from promotions.api import serializers as s
-from promotions.choices import CouponState, DiscountType
+from promotions.choices import DiscountType
 from promotions.models import CouponHolder
 
+Cart = list[tuple[Offer, int]]
 
-def _cart(lines: list[tuple[int, int]]) -> list[tuple[Offer, int]]:
+
+def _customer(request: Request) -> User:
+    """The signed-in account; IsAuthenticated (the default) guarantees there is one."""
+    return cast(User, request.user)
+
+
+def _cart(lines: list[tuple[int, int]]) -> Cart:
     offers = Offer.objects.select_related("product__category").in_bulk(
         [offer for offer, _ in lines]
     )
@@ -48,7 +56,9 @@ class ValidateView(APIView):
         cart = _cart(
             [(line["offer_id"], line["quantity"]) for line in data.validated_data["lines"]]
         )
-        quote = services.coupon_quote(request.user, code=data.validated_data["code"], lines=cart)
+        quote = services.coupon_quote(
+            _customer(request), code=data.validated_data["code"], lines=cart
+        )
         return Response(
             s.ValidateOutput(
                 {
@@ -106,35 +116,28 @@ class WalletView(ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[CouponHolder]:
-        return selectors.wallet(self.request.user)
+        return selectors.wallet(_customer(self.request))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         cart_lines = _parse_cart(request.query_params.getlist("cart"))
         cart = _cart(cart_lines) if cart_lines else None
         now = clock.now()
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.get_queryset())  # one query, whatever the page size
         entries = [self._entry(holder, cart, now) for holder in page or []]
         return self.get_paginated_response(s.WalletEntryOutput(entries, many=True).data)
 
-    def _entry(self, holder: CouponHolder, cart: Any, now: Any) -> dict[str, Any]:
+    def _entry(self, holder: CouponHolder, cart: Cart | None, now: datetime) -> dict[str, Any]:
         coupon, campaign = holder.coupon, holder.coupon.campaign
-        if not campaign.is_active:
-            state = CouponState.PAUSED
-        elif now < campaign.starts_at:
-            state = CouponState.NOT_STARTED
-        elif now >= campaign.ends_at:
-            state = CouponState.EXPIRED
-        elif holder.uses >= holder.max_uses:
-            state = CouponState.USED
-        elif campaign.budget is not None and campaign.budget_spent >= campaign.budget:
-            state = CouponState.BUDGET_EXHAUSTED
-        else:
-            state = CouponState.USABLE
         applies, error_code, cart_discount, hint = None, None, None, None
         if cart is not None:
+            # The same rules as checkout, without the attempt limit: these are the customer's own
+            # codes, and looking at them is not guessing.
             try:
-                quote = services.coupon_quote(
-                    self.request.user, code=coupon.code, lines=cart, now=now
+                quote = discounts.coupon_evaluate(
+                    holder,
+                    cart,
+                    category_paths=holder.category_paths,  # type: ignore[attr-defined]  # annotated
+                    now=now,
                 )
                 applies = True
                 cart_discount = {"amount": str(quote.discount), "currency": quote.currency}
@@ -149,7 +152,7 @@ class WalletView(ListAPIView):
             "code": coupon.display_code,
             "campaign": campaign.name,
             "kind": campaign.kind,
-            "state": state,
+            "state": discounts.coupon_state(holder, now=now),
             "uses_left": max(0, holder.max_uses - holder.uses),
             "starts_at": campaign.starts_at,
             "expires_at": campaign.ends_at,

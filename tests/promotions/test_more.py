@@ -7,8 +7,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.utils import timezone
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from checkout import services as checkout
 from marketplace.models import Order
@@ -17,7 +15,6 @@ from promotions import errors, services
 from promotions.choices import DiscountType, IssueMode, Segment
 from promotions.models import CodeFailures, Coupon, CouponHolder, CouponMisuse, IssueRun, Redemption
 from promotions.selectors import segment_customers
-from promotions.services import _allocate
 from tests.conftest import client_for
 from tests.factories import AddressFactory, OfferFactory, UserFactory
 from tests.marketplace.helpers import place_order
@@ -82,23 +79,6 @@ def test_one_customer_using_a_group_code_twice_in_parallel_gets_one_discount():
     assert Redemption.objects.count() == 1
     assert Order.objects.filter(discount_total__gt=0).count() == 1
     assert CouponHolder.objects.get(customer=buyer).uses == 1
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.decimals(min_value=Decimal("0.01"), max_value=Decimal(5000), places=2),
-        min_size=1,
-        max_size=6,
-    ),
-    st.decimals(min_value=Decimal(0), max_value=Decimal(10000), places=2),
-)
-def test_discount_shares_always_add_up_and_never_exceed_a_line(values, discount):
-    eligible = {index + 1: value for index, value in enumerate(values)}
-    total = min(discount, sum(eligible.values()))
-    shares = _allocate(total, eligible, "EUR")
-    assert sum(shares.values(), Decimal(0)) == total
-    assert all(Decimal(0) <= shares[key] <= eligible[key] for key in shares)
 
 
 @pytest.mark.django_db

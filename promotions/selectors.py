@@ -36,8 +36,18 @@ LOYALTY_WINDOW = timedelta(days=365)
 
 
 def segment_customers(run: IssueRun, *, now: datetime) -> QuerySet[User]:
-    """The customers of a run's segment, evaluated now (at issue time), ordered by id."""
-    customers = User.objects.filter(is_active=True, is_staff=False)
+    """The customers of a run's segment, evaluated now (at issue time), ordered by id.
+
+    Segments are of shoppers: staff and seller accounts are in none of them (an explicit list
+    names whom it means). Accounts that did not exist yet at ``now`` are in none either.
+    """
+    if run.segment == Segment.EXPLICIT:
+        return User.objects.filter(
+            is_active=True, pk__in=run.explicit_customers.values("pk")
+        ).order_by("pk")
+    customers = User.objects.filter(
+        is_active=True, is_staff=False, seller__isnull=True, date_joined__lte=now
+    )
     if run.segment == Segment.NEW:
         days = run.parameter_days or NEW_CUSTOMER_MAX_AGE_DAYS
         customers = customers.filter(date_joined__gte=now - timedelta(days=days)).exclude(
@@ -51,16 +61,15 @@ def segment_customers(run: IssueRun, *, now: datetime) -> QuerySet[User]:
                 filter=Q(
                     orders__status=OrderStatus.DELIVERED,
                     orders__delivered_at__gte=now - LOYALTY_WINDOW,
+                    orders__delivered_at__lte=now,
                 ),
             )
         ).filter(delivered__gte=minimum)
-    elif run.segment == Segment.INACTIVE:
+    else:
         days = run.parameter_days or INACTIVE_MIN_DAYS
         customers = customers.annotate(last_order=Max("orders__placed_at")).filter(
             last_order__lte=now - timedelta(days=days)
         )
-    else:
-        customers = customers.filter(pk__in=run.explicit_customers.values("pk"))
     return customers.order_by("pk")
 
 

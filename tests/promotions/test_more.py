@@ -84,7 +84,7 @@ def test_one_customer_using_a_group_code_twice_in_parallel_gets_one_discount():
 @pytest.mark.django_db
 def test_loyal_and_inactive_segments_with_a_pinned_clock(seller):
     now = timezone.now()
-    loyal, casual, sleeper = UserFactory(), UserFactory(), UserFactory()
+    loyal, casual, sleeper = (UserFactory(date_joined=now - timedelta(days=500)) for _ in "abc")
     for buyer in (loyal, casual, sleeper):
         AddressFactory(owner=buyer)
     for buyer, count, days_ago in ((loyal, 3, 20), (casual, 1, 20), (sleeper, 1, 400)):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdmin
+from core.money import quantize
 from marketplace.models import User
 from promotions import selectors, services
 from promotions.choices import IssueMode, Segment
@@ -133,11 +135,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("discount spent"), ordering="spent")
     def discount_spent(self, campaign: Any) -> str:
-        return f"{campaign.spent} {campaign.currency}"
+        return f"{quantize(campaign.spent, campaign.currency)} {campaign.currency}"
 
     @admin.display(description=_("revenue"), ordering="revenue")
     def revenue(self, campaign: Any) -> str:
-        return f"{campaign.revenue} {campaign.currency}"
+        return f"{quantize(campaign.revenue, campaign.currency)} {campaign.currency}"
 
     @admin.action(description=_("Issue codes to a segment…"))
     def issue_to_segment(
@@ -204,6 +206,8 @@ class CampaignAdmin(admin.ModelAdmin):
         writer.writerow(["id", "name", "kind", "currency", *EXPORT_COLUMNS])
         for campaign in queryset.order_by("pk"):
             row = stats.get(campaign.pk, {})
+            for money in ("spent", "revenue"):
+                row[money] = quantize(row.get(money, Decimal(0)), campaign.currency)
             writer.writerow(
                 [
                     campaign.pk,

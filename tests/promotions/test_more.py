@@ -122,7 +122,7 @@ def test_staff_export_campaign_statistics_as_csv(client, staff, shopper):
         lines[0]
         == "id,name,kind,currency,issued,emailed,applied,redeemed,redemption_rate,spent,revenue"
     )
-    assert lines[1] == f"{campaign.pk},Spring,welcome,EUR,1,1,0,0,0.0,0,0"
+    assert lines[1] == f"{campaign.pk},Spring,welcome,EUR,1,1,0,0,0.0,0.00,0.00"
 
 
 @pytest.mark.django_db

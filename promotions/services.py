@@ -132,14 +132,17 @@ def issue_run_start(run: IssueRun) -> IssueRun:
 
 
 def issue_run_restart(run_id: int) -> IssueRun | None:
-    """Run again: issues only what is missing, because issuing is idempotent."""
+    """Run again, against the segment as it is now: issues only what is missing, because issuing
+    is idempotent. A run still running is left alone; one whose worker died is redelivered by
+    Celery (late acknowledgement) and carries on by itself."""
     with transaction.atomic():
         run = IssueRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status == IssueStatus.RUNNING:
             return run
         run.status = IssueStatus.PENDING
         run.error = ""
-        run.save(update_fields=["status", "error", "updated_at"])
+        run.issued = run.already_had = 0  # the new pass counts afresh: new codes, codes kept
+        run.save(update_fields=["status", "error", "issued", "already_had", "updated_at"])
         issue_run_start(run)
     return run
 

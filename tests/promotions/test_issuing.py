@@ -122,7 +122,12 @@ def test_a_failing_run_is_marked_failed_and_running_it_again_finishes(monkeypatc
     )
     services.issue_run_restart(run.pk)
     finished = services.issue_run_execute(run.pk, now=NOW, batch_size=2)
-    assert (finished.status, finished.issued, finished.error) == (IssueStatus.DONE, 4, "")
+    assert (finished.status, finished.issued, finished.already_had, finished.error) == (
+        IssueStatus.DONE,
+        2,
+        2,
+        "",
+    )
     assert Coupon.objects.filter(campaign=run.campaign).count() == 4
 
 

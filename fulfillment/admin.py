@@ -1,9 +1,10 @@
+"""Staff manage warehouses, restrictions and incidents here; every change goes through a service."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.db import transaction
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -19,9 +20,12 @@ from fulfillment.models import (
     ShippingTemplate,
     StaffOverride,
     Warehouse,
+    WarehouseAllocation,
     WarehouseCoverage,
     WarehouseStock,
 )
+
+BEFORE = "_fulfillment_before"  # the rules as they were, kept on the request between two hooks
 
 
 class CoverageInline(admin.TabularInline):
@@ -42,14 +46,24 @@ class WarehouseAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "city"]
     inlines = [CoverageInline, StockInline]
 
+    def save_model(self, request: HttpRequest, obj: Warehouse, form: Any, change: bool) -> None:
+        # Before anything is written (the inlines follow): where it delivered, what it held.
+        setattr(request, BEFORE, services.warehouse_before_change(obj.pk) if change else None)
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        from fulfillment.tasks import coverage_check_warehouse_task
+        services.warehouse_changed(
+            form.instance.pk,
+            before=getattr(request, BEFORE, None),
+            actor=request.user,  # type: ignore[arg-type]
+        )
 
-        warehouse = form.instance
-        trigger = f"warehouse {warehouse.code} changed by {request.user}"
-        # Staff changed where a warehouse delivers or what it holds: re-check the offers it ships.
-        transaction.on_commit(lambda: coverage_check_warehouse_task.delay(warehouse.pk, trigger))
+    def delete_model(self, request: HttpRequest, obj: Warehouse) -> None:
+        before = services.warehouse_before_change(obj.pk)
+        warehouse_id = obj.pk
+        super().delete_model(request, obj)
+        services.warehouse_changed(warehouse_id, before=before, actor=request.user)  # type: ignore[arg-type]
 
 
 class RuleInline(admin.TabularInline):
@@ -65,6 +79,21 @@ class ShippingTemplateAdmin(admin.ModelAdmin):
     raw_id_fields = ["seller", "offers"]
     inlines = [RuleInline]
 
+    def save_model(
+        self, request: HttpRequest, obj: ShippingTemplate, form: Any, change: bool
+    ) -> None:
+        setattr(request, BEFORE, services.template_rules_json([obj.pk]) if change else [])
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        services.template_changed_by_staff(
+            form.instance.pk,
+            seller_id=form.instance.seller_id,
+            before=getattr(request, BEFORE, []),
+            actor=request.user,
+        )
+
 
 @admin.register(ProductRestriction)
 class ProductRestrictionAdmin(admin.ModelAdmin):
@@ -72,6 +101,17 @@ class ProductRestrictionAdmin(admin.ModelAdmin):
     list_filter = ["country", "hazardous_only"]
     search_fields = ["reason"]
     raw_id_fields = ["category"]
+
+
+class OverrideInline(admin.TabularInline):
+    model = StaffOverride
+    extra = 0
+    can_delete = False
+    fields = ("order", "actor", "refused_reason", "reason", "created_at")
+    readonly_fields = ("order", "actor", "refused_reason", "reason", "created_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Incident)
@@ -90,6 +130,7 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "reason"]
     search_fields = ["offer__product__title", "seller__display_name"]
+    date_hierarchy = "opened_at"
     readonly_fields = [
         "offer",
         "seller",
@@ -102,23 +143,31 @@ class IncidentAdmin(admin.ModelAdmin):
         "baseline_per_hour",
         "opened_at",
         "confirmed_at",
+        "confirmed_by",
         "resolved_at",
+        "resolved_by",
         "last_refusal_at",
     ]
+    inlines = [OverrideInline]
     actions = ["confirm", "resolve"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     @admin.action(description=_("Confirm: staff may then override refusals for these offers"))
     def confirm(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        for incident in queryset:
+        for incident in queryset.order_by("pk"):
             services.incident_confirm(incident.pk, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Confirmed."))
 
     @admin.action(description=_("Resolve the selected incidents"))
     def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        for incident in queryset:
+        for incident in queryset.order_by("pk"):
             services.incident_resolve(incident.pk, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Resolved."))
 
 
 @admin.register(StaffOverride)
@@ -134,6 +183,7 @@ class RefusalCountAdmin(ReadOnlyAdmin):
     list_filter = ["reason"]
     search_fields = ["region"]
     raw_id_fields = ["offer"]
+    date_hierarchy = "hour"
 
 
 @admin.register(CoverageReport)
@@ -150,3 +200,10 @@ class CoverageReportAdmin(ReadOnlyAdmin):
     list_filter = ["country"]
     search_fields = ["trigger"]
     raw_id_fields = ["offer"]
+
+
+@admin.register(WarehouseAllocation)
+class WarehouseAllocationAdmin(ReadOnlyAdmin):
+    list_display = ["order", "offer", "warehouse", "quantity", "created_at", "released_at"]
+    list_filter = ["warehouse"]
+    raw_id_fields = ["order", "offer", "warehouse"]

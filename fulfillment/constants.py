@@ -17,8 +17,14 @@ INCIDENT_WINDOW = timedelta(hours=1)
 INCIDENT_BASELINE = timedelta(days=7)
 INCIDENT_MIN_ATTEMPTS = 20
 INCIDENT_SPIKE_FACTOR = 5.0
+# An offer with (almost) no refusals in its history compares against this hourly rate instead of
+# zero, so that its first handful of refusals is not an infinite jump.
+INCIDENT_BASELINE_FLOOR_PER_HOUR = 1.0
 # An incident resolves itself after this long without a single refusal of its reason.
 INCIDENT_QUIET_PERIOD = timedelta(hours=2)
 
-# Coverage checks: how many distinct real customer regions to sample per country.
+# Coverage checks: how many distinct real customer regions to sample per country (regions are
+# country plus two postal digits, so 20 spread over most of a country's delivery areas).
 COVERAGE_SAMPLE_PER_COUNTRY = 20
+# A seller with a huge catalogue is checked in batches of offers, one transaction each.
+COVERAGE_BATCH_SIZE = 200

@@ -91,6 +91,8 @@ class Restriction:
 class Snapshot:
     version: str
     coverage: tuple[Coverage, ...] = ()
+    # offer id -> warehouse id -> units; only "above zero" counts, so a sale that leaves units in a
+    # warehouse does not invalidate the snapshot (see services.warehouses).
     stock: Mapping[int, Mapping[int, int]] = field(default_factory=dict)
     default_templates: Mapping[int, TemplateRules] = field(default_factory=dict)
     offer_templates: Mapping[int, TemplateRules] = field(default_factory=dict)
@@ -137,6 +139,26 @@ class Decision:
     earliest: date | None
     latest: date | None
     trace: tuple[TraceStep, ...]
+    warehouse_id: int | None = None  # platform-fulfilled: the warehouse the parcel leaves from
+
+
+# The sentences name the country as people say it, not as its ISO code.
+COUNTRY_NAMES = {
+    "AT": gettext_lazy("Austria"),
+    "BE": gettext_lazy("Belgium"),
+    "CH": gettext_lazy("Switzerland"),
+    "DE": gettext_lazy("Germany"),
+    "DK": gettext_lazy("Denmark"),
+    "ES": gettext_lazy("Spain"),
+    "FR": gettext_lazy("France"),
+    "GB": gettext_lazy("the United Kingdom"),
+    "IE": gettext_lazy("Ireland"),
+    "IT": gettext_lazy("Italy"),
+    "NL": gettext_lazy("the Netherlands"),
+    "PL": gettext_lazy("Poland"),
+    "SE": gettext_lazy("Sweden"),
+    "US": gettext_lazy("the United States"),
+}
 
 
 _MESSAGES = {
@@ -173,7 +195,8 @@ def _message(reason: str, address: AddressFacts, detail: str = "") -> str:
     """A sentence a support agent can read out to the customer, in the active language."""
     text = str(_MESSAGES[Reason(reason)])
     if "%(" in text:
-        return text % {"country": address.country, "detail": detail}
+        country = COUNTRY_NAMES.get(address.country, address.country)
+        return text % {"country": country, "detail": detail}
     return text
 
 
@@ -263,6 +286,7 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
             address.country,
         )
         ships_from = f"{best.warehouse_city}, {best.warehouse_country} ({best.warehouse_code})"
+        warehouse_id: int | None = best.warehouse_id
     else:
         # Seller-fulfilled: the seller's own template decides. Platform warehouses play no part.
         template = snapshot.offer_templates.get(offer.offer_id) or snapshot.default_templates.get(
@@ -302,6 +326,7 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
         transit = min(matching, key=lambda pair: (pair[1], pair[0]))
         earliest, latest = _window(today, handling, transit, offer.seller_country, address.country)
         ships_from = offer.seller_country
+        warehouse_id = None
     trace.append(TraceStep(Reason.OK, True))
     return Decision(
         True,
@@ -312,4 +337,5 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
         earliest,
         latest,
         tuple(trace),
+        warehouse_id,
     )

@@ -80,6 +80,28 @@ class WarehouseStock(models.Model):
         return f"{self.quantity} x {self.offer_id} @ {self.warehouse_id}"
 
 
+class WarehouseAllocation(models.Model):
+    """Units of a platform-fulfilled order line taken from one warehouse's stock."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="allocations")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("warehouse allocation")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "offer", "warehouse"], name="allocation_once_per_warehouse"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.quantity} x {self.offer_id} @ {self.warehouse_id}"
+
+
 class ShippingTemplate(TimeStampedModel):
     """How a seller ships their own parcels: where to, how fast, PO boxes or not."""
 
@@ -188,7 +210,22 @@ class Incident(TimeStampedModel):
     baseline_per_hour = models.FloatField(default=0)
     opened_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty when it resolved itself after a quiet period."),
+    )
     last_refusal_at = models.DateTimeField()
 
     class Meta:

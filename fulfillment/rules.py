@@ -128,7 +128,7 @@ def load(version: str = "") -> Snapshot:
     restrictions = tuple(
         Restriction(
             country=row.country,
-            category_path=row.category.path if row.category_id else None,
+            category_path=row.category.path if row.category is not None else None,
             hazardous_only=row.hazardous_only,
             reason=row.reason,
         )

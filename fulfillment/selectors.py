@@ -1,4 +1,4 @@
-"""Reads of fulfillment for the seller dashboard and staff."""
+"""Reads of fulfillment for the API, the seller dashboard and staff, each scoped by its owner."""
 
 from __future__ import annotations
 
@@ -7,16 +7,41 @@ from typing import Any
 from django.db.models import QuerySet
 
 from fulfillment.choices import IncidentStatus
-from fulfillment.models import CoverageReport, Incident
-from marketplace.models import Seller
+from fulfillment.models import CoverageReport, Incident, ShippingTemplate
+from marketplace.models import Offer, Seller
+
+
+def offer_for_decision(offer_id: int) -> Offer | None:
+    """Any offer (offers are public), with what the decision reads."""
+    return Offer.objects.select_related("seller", "product__category").filter(pk=offer_id).first()
+
+
+def seller_templates(seller: Seller) -> QuerySet[ShippingTemplate]:
+    return (
+        ShippingTemplate.objects.filter(seller=seller)
+        .prefetch_related("rules", "offers")
+        .order_by("pk")
+    )
+
+
+def seller_template(seller: Seller, template_id: int) -> ShippingTemplate | None:
+    return seller_templates(seller).filter(pk=template_id).first()
 
 
 def seller_incidents(seller: Seller) -> QuerySet[Incident]:
+    """The seller's unresolved incidents: the dashboard's alert."""
     return (
         Incident.objects.filter(seller=seller)
         .exclude(status=IncidentStatus.RESOLVED)
         .select_related("offer__product")
-        .order_by("-opened_at")
+        .order_by("-opened_at", "-pk")
+    )
+
+
+def seller_open_incident_count(seller_id: int) -> int:
+    """For a badge or banner on every dashboard page: one indexed count."""
+    return (
+        Incident.objects.filter(seller_id=seller_id).exclude(status=IncidentStatus.RESOLVED).count()
     )
 
 
@@ -25,7 +50,7 @@ def seller_coverage(seller: Seller) -> list[dict[str, Any]]:
     latest = (
         CoverageReport.objects.filter(offer__seller=seller)
         .select_related("offer__product")
-        .order_by("offer_id", "country", "-created_at")
+        .order_by("offer_id", "country", "-created_at", "-pk")
         .distinct("offer_id", "country")
     )
     rows: dict[int, dict[str, Any]] = {}
@@ -35,4 +60,5 @@ def seller_coverage(seller: Seller) -> list[dict[str, Any]]:
             {"offer": report.offer, "countries": [], "checked_at": report.created_at},
         )
         row["countries"].append(report)
+        row["checked_at"] = max(row["checked_at"], report.created_at)
     return list(rows.values())

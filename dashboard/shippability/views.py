@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from dashboard.access import seller_required
 from fulfillment import selectors as fulfillment
@@ -25,9 +27,10 @@ class CheckForm(forms.Form):
     postal_code = forms.CharField(label=_("Postal code"), max_length=16)
     is_po_box = forms.BooleanField(label=_("PO box"), required=False)
 
-    def __init__(self, *args: Any, offers: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, offers: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["offer"].choices = [(offer.pk, offer.product.title) for offer in offers]
+        offer_field: forms.TypedChoiceField = self.fields["offer"]  # type: ignore[assignment]
+        offer_field.choices = [(offer.pk, offer.product.title) for offer in offers]
 
 
 @seller_required
@@ -38,6 +41,7 @@ def shippability_page(request: HttpRequest) -> HttpResponse:
     decision = None
     if form.is_valid():
         offer = next(o for o in offers if o.pk == form.cleaned_data["offer"])
+        # Any address, not a saved one: only what the decision reads.
         probe = Address(
             country=form.cleaned_data["country"],
             postal_code=form.cleaned_data["postal_code"].strip(),
@@ -51,3 +55,14 @@ def shippability_page(request: HttpRequest) -> HttpResponse:
         "coverage": fulfillment.seller_coverage(seller),
     }
     return render(request, "dashboard/shippability/page.html", context)
+
+
+@require_POST
+@seller_required
+def coverage_check(request: HttpRequest) -> HttpResponse:
+    seller = request.seller  # type: ignore[attr-defined]
+    services.coverage_check_request(seller, trigger=f"requested by seller {seller.pk}")
+    messages.success(
+        request, _("The coverage check has started; the table fills in within a few minutes.")
+    )
+    return redirect("dashboard:shippability")

@@ -49,7 +49,7 @@ class TemplateInput(StrictInput):
         min_value=0, max_value=30, required=False, allow_null=True, default=None
     )
     ships_to_po_boxes = serializers.BooleanField(required=False, default=True)
-    rules = RuleInput(many=True, max_length=500)
+    rules = RuleInput(many=True, max_length=500)  # type: ignore[call-arg]  # DRF 3.14+ has it, the stubs lag
     offer_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=1000
     )

@@ -14,11 +14,14 @@ from rest_framework.views import APIView
 
 from core.api.permissions import IsSeller
 from core.errors import DomainError, NotFound
-from fulfillment import services
+from fulfillment import errors, selectors, services
 from fulfillment.api import serializers as s
-from fulfillment.models import ShippingTemplate
 from marketplace import selectors as marketplace
-from marketplace.models import Offer
+from marketplace.models import Seller, User
+
+
+def _seller(request: Request) -> Seller:
+    return request.seller  # type: ignore[attr-defined, no-any-return]  # set by IsSeller
 
 
 class OfferShippabilityView(APIView):
@@ -37,24 +40,16 @@ class OfferShippabilityView(APIView):
                 code="validation_error",
                 fields={"address": [_("A valid integer is required.")]},
             )
-        address = marketplace.address_get(request.user, int(raw))
+        user: User = request.user  # type: ignore[assignment]  # IsAuthenticated
+        # Another shopper's address answers exactly like one that does not exist.
+        address = marketplace.address_get(user, int(raw))
         if address is None:
             raise NotFound(_("No such address."), code="address_not_found")
-        offer = (
-            Offer.objects.select_related("seller", "product__category").filter(pk=offer_id).first()
-        )
+        offer = selectors.offer_for_decision(offer_id)
         if offer is None:
             raise NotFound(_("No such offer."), code="offer_not_found")
         decision = services.shippability(offer, address)
-        return Response(services.shippability_json(decision, with_trace=request.user.is_staff))
-
-
-def _templates(seller: Any) -> Any:
-    return (
-        ShippingTemplate.objects.filter(seller=seller)
-        .prefetch_related("rules", "offers")
-        .order_by("pk")
-    )
+        return Response(services.shippability_json(decision, with_trace=user.is_staff))
 
 
 @extend_schema(tags=["seller"])
@@ -64,7 +59,7 @@ class TemplateListView(ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return _templates(self.request.seller)
+        return selectors.seller_templates(_seller(self.request))
 
     @extend_schema(request=s.TemplateInput, responses={201: s.TemplateOutput})
     def post(self, request: Request) -> Response:
@@ -72,10 +67,10 @@ class TemplateListView(ListAPIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         template = services.template_save(
-            request.seller, template_id=None, rules_data=values.pop("rules"), **values
+            _seller(request), template_id=None, rules_data=values.pop("rules"), **values
         )
         return Response(
-            s.TemplateOutput(_templates(request.seller).get(pk=template.pk)).data,
+            s.TemplateOutput(selectors.seller_template(_seller(request), template.pk)).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -85,9 +80,9 @@ class TemplateDetailView(APIView):
 
     @extend_schema(responses={200: s.TemplateOutput}, tags=["seller"])
     def get(self, request: Request, template_id: int) -> Response:
-        template = _templates(request.seller).filter(pk=template_id).first()
+        template = selectors.seller_template(_seller(request), template_id)
         if template is None:
-            raise NotFound(_("No such template."), code="template_not_found")
+            raise errors.TemplateNotFound()
         return Response(s.TemplateOutput(template).data)
 
     @extend_schema(request=s.TemplateInput, responses={200: s.TemplateOutput}, tags=["seller"])
@@ -96,11 +91,13 @@ class TemplateDetailView(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         services.template_save(
-            request.seller, template_id=template_id, rules_data=values.pop("rules"), **values
+            _seller(request), template_id=template_id, rules_data=values.pop("rules"), **values
         )
-        return Response(s.TemplateOutput(_templates(request.seller).get(pk=template_id)).data)
+        return Response(
+            s.TemplateOutput(selectors.seller_template(_seller(request), template_id)).data
+        )
 
     @extend_schema(responses={204: None}, tags=["seller"])
     def delete(self, request: Request, template_id: int) -> Response:
-        services.template_delete(request.seller, template_id=template_id)
+        services.template_delete(_seller(request), template_id=template_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -49,3 +49,24 @@ def template(seller, *, includes=(("DE", "", 1, 3),), excludes=(), po_boxes=True
             template=created, country=country, postal_prefix=prefix, is_excluded=True
         )
     return created
+
+
+def at(day, hour: int = 10):
+    """A pinned, timezone-aware moment on ``day``."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour))
+
+
+def decide(offer, address, when=None):
+    """The decision as every caller gets it, on freshly loaded rules and offer."""
+    from datetime import date
+
+    from fulfillment import rules, services
+    from marketplace.models import Offer
+
+    rules.invalidate_local()
+    offer = Offer.objects.select_related("seller", "product__category").get(pk=offer.pk)
+    return services.shippability(offer, address, now=when or at(date(2026, 11, 23)))

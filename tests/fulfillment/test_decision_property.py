@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -182,3 +183,26 @@ def test_decision_agrees_with_the_brute_force_evaluator(offer, address, snap):
     assert (decision.is_shippable, decision.reason_code) == brute_force(offer, address, snap)
     assert decision.is_shippable == (decision.earliest is not None)
     assert decision.trace[-1].rule == decision.reason_code
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offers, addresses, snapshots, coverages, st.dictionaries(st.integers(1, 3), st.integers(0, 2))
+)
+def test_seller_fulfilled_decisions_do_not_depend_on_platform_warehouses(
+    offer, address, snap, other_coverage, other_stock
+):
+    """The incident as a property: whatever the warehouses cover or hold, a seller-fulfilled
+    offer gets the same answer, reason and window."""
+    seller_offer = dataclasses.replace(offer, channel="seller")
+    rearranged = dataclasses.replace(snap, coverage=tuple(other_coverage), stock={1: other_stock})
+    without = dataclasses.replace(snap, coverage=(), stock={})
+    today = date(2026, 11, 23)
+    decisions = {
+        decide(seller_offer, address, variant, today) for variant in (snap, rearranged, without)
+    }
+    assert len(decisions) == 1
+    decision = decisions.pop()
+    assert decision.warehouse_id is None
+    assert "warehouse" not in " ".join(step.rule for step in decision.trace)
+    assert decision.earliest is None or decision.earliest <= decision.latest

@@ -301,9 +301,14 @@ def _commit(
             )
             orders.append(order)
         by_seller = {order.seller_id: order for order in orders}
+        quantities = {line.offer_id: line.quantity for line in merged}
         for offer_id, invitation in invitations.items():
+            # Guarded: invited and unexpired, once; a lost race raises and rolls all of this back.
             drops.invitation_consume(
-                invitation.pk, order=by_seller[offers_by_id[offer_id].seller_id], now=now
+                invitation.pk,
+                order=by_seller[offers_by_id[offer_id].seller_id],
+                quantity=quantities[offer_id],
+                now=now,
             )
         for seller_id, incident, refused_reason in overridden or []:
             fulfillment.override_record(

@@ -1,18 +1,66 @@
+"""Staff tools for drops: create, dry run of the screening, draw now, verify, figures, appeals.
+
+Every action calls a service, so admin, tasks and API behave the same.
+"""
+
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 from invitations import selectors, services
+from invitations.choices import AppealStatus
 from invitations.models import Draw, Drop, Invitation, InvitationRequest
+from marketplace.models import User
+
+
+def _actor(request: HttpRequest) -> User:
+    """Admin views run for signed-in staff only."""
+    return cast(User, request.user)
+
+
+class DropForm(forms.ModelForm):
+    class Meta:
+        model = Drop
+        fields = [
+            "offer",
+            "units",
+            "request_opens_at",
+            "request_closes_at",
+            "eligible_countries",
+            "purchase_window_hours",
+            "limit_per_customer",
+        ]
+        help_texts = {
+            "eligible_countries": _('ISO country codes as a JSON list, e.g. ["DE", "AT"].'),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        offer, units = data.get("offer"), data.get("units")
+        if self.instance.pk is None and offer is not None and units and offer.stock < units:
+            raise forms.ValidationError(
+                _("The offer has %(stock)d in stock, fewer than the drop's units."),
+                params={"stock": offer.stock},
+            )
+        countries = data.get("eligible_countries")
+        if not isinstance(countries, list) or not countries:
+            self.add_error("eligible_countries", _("Name at least one country."))
+        return data
 
 
 @admin.register(Drop)
 class DropAdmin(admin.ModelAdmin):
+    form = DropForm
     list_display = [
         "pk",
         "offer",
@@ -24,9 +72,14 @@ class DropAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     raw_id_fields = ["offer"]
-    readonly_fields = ["status", "seed_hash", "held_units", "figures"]
-    exclude = ["seed"]
-    actions = ["dry_run", "draw_now", "verify"]
+    actions = ["dry_run", "draw_now", "verify", "redraw_freed_units"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Drop | None = None) -> Any:
+        shown = ["status", "seed_hash", "held_units", "figures", "draws_summary"]
+        if obj is not None and obj.pk:
+            # Once announced, what the seed and the requests were bound to does not change.
+            return [*shown, "offer", "units", "limit_per_customer", "request_opens_at"]
+        return shown
 
     def save_model(self, request: HttpRequest, obj: Drop, form: Any, change: bool) -> None:
         if change:
@@ -39,34 +92,83 @@ class DropAdmin(admin.ModelAdmin):
             closes_at=obj.request_closes_at,
             eligible_countries=obj.eligible_countries,
             purchase_window_hours=obj.purchase_window_hours,
+            limit_per_customer=obj.limit_per_customer,
         )
         obj.pk = created.pk
+        obj.seed_hash = created.seed_hash
 
     @admin.display(description=_("figures"))
     def figures(self, drop: Drop) -> Any:
-        return selectors.drop_figures(drop) if drop.pk else "-"
+        if not drop.pk:
+            return "-"
+        return format_html_join(
+            "", "<div>{}: {}</div>", sorted(selectors.drop_figures(drop).items())
+        )
 
-    @admin.action(description=_("Dry run of the screening rules"))
+    @admin.display(description=_("draws"))
+    def draws_summary(self, drop: Drop) -> Any:
+        if not drop.pk:
+            return "-"
+        return format_html_join(
+            "",
+            "<div>round {}: {} units, {} eligible, {} winners, {}</div>",
+            (
+                (
+                    d.round,
+                    d.units,
+                    len(d.eligible_request_ids),
+                    len(d.winner_request_ids),
+                    d.drawn_at,
+                )
+                for d in drop.draws.order_by("round")
+            ),
+        )
+
+    @admin.action(description=_("Dry run of the screening rules (writes nothing)"))
     def dry_run(self, request: HttpRequest, queryset: QuerySet[Drop]) -> None:
         for drop in queryset:
-            self.message_user(request, f"{drop}: {services.screening_batch(drop, dry_run=True)}")
+            result = services.screening_batch(drop, dry_run=True)
+            self.message_user(
+                request,
+                format_html(
+                    "{}: {} requests, {} would be screened out ({} newly, {} readmitted). "
+                    "Per rule (count, sample request ids): {}",
+                    drop,
+                    result["requests"],
+                    result["screened_out"],
+                    result["newly_screened_out"],
+                    result["readmitted"],
+                    json.dumps(result["by_rule"]),
+                ),
+            )
 
-    @admin.action(description=_("Draw now"))
+    @admin.action(description=_("Close the request window and draw now"))
     def draw_now(self, request: HttpRequest, queryset: QuerySet[Drop]) -> None:
         for drop in queryset:
-            draw = services.draw_run(drop.pk)
-            self.message_user(request, f"{drop}: {len(draw.winner_request_ids)} winners")
+            try:
+                draw = services.drop_draw_now(drop.pk)
+            except DomainError as error:
+                self.message_user(request, f"{drop}: {error.detail}", messages.ERROR)
+                continue
+            self.message_user(
+                request, f"{drop}: round {draw.round}, {len(draw.winner_request_ids)} winners"
+            )
 
-    @admin.action(description=_("Verify the draws"))
+    @admin.action(description=_("Verify the draws from their seed"))
     def verify(self, request: HttpRequest, queryset: QuerySet[Drop]) -> None:
         for drop in queryset:
-            for draw in drop.draws.all():
-                ok, _again, _stored = services.draw_verify(drop.pk, draw.round)
+            for draw in drop.draws.order_by("round"):
+                matches, _again, _stored = services.draw_verify(drop.pk, draw.round)
                 self.message_user(
                     request,
-                    f"{draw}: {'OK' if ok else 'MISMATCH'}",
-                    messages.INFO if ok else messages.ERROR,
+                    f"{draw}: {'OK' if matches else 'MISMATCH'}",
+                    messages.INFO if matches else messages.ERROR,
                 )
+
+    @admin.action(description=_("Draw again for freed units now"))
+    def redraw_freed_units(self, request: HttpRequest, queryset: QuerySet[Drop]) -> None:
+        draws = services.drops_redraw()
+        self.message_user(request, f"{len(draws)} further rounds drawn")
 
 
 @admin.register(InvitationRequest)
@@ -77,58 +179,102 @@ class InvitationRequestAdmin(admin.ModelAdmin):
         "customer",
         "state",
         "screened_category",
+        "score",
         "is_automated_verdict",
+        "appeal_status",
         "network",
         "created_at",
     ]
     list_filter = [
         "state",
+        "appeal_status",
         "screened_category",
         "is_automated_verdict",
-        ("appeal_text", admin.EmptyFieldListFilter),
+        "drop",
     ]
-    search_fields = ["customer__email", "network", "device_id"]
+    search_fields = ["customer__email", "network", "device_id", "address_key"]
     raw_id_fields = ["drop", "customer", "address"]
-    readonly_fields = ["verdict", "state", "screened_category", "is_automated_verdict"]
-    actions = ["admit", "screen_out"]
+    readonly_fields = [
+        "drop",
+        "customer",
+        "address",
+        "address_key",
+        "ip_address",
+        "network",
+        "device_id",
+        "user_agent",
+        "created_at",
+        "verdict",
+        "state",
+        "screened_category",
+        "is_automated_verdict",
+        "appeal_text",
+        "appeal_status",
+        "appealed_at",
+        "notified_at",
+    ]
+    actions = ["admit_appeal", "reject_appeal", "admit", "screen_out"]
 
-    @admin.action(description=_("Admit (override the screening; appeals)"))
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("score"))
+    def score(self, row: InvitationRequest) -> Any:
+        return (row.verdict or {}).get("score")
+
+    @admin.action(description=_("Appeal: admit (takes part in the next draw)"))
+    def admit_appeal(self, request: HttpRequest, queryset: QuerySet[InvitationRequest]) -> None:
+        self._decide(request, queryset, admit=True)
+
+    @admin.action(description=_("Appeal: reject"))
+    def reject_appeal(self, request: HttpRequest, queryset: QuerySet[InvitationRequest]) -> None:
+        self._decide(request, queryset, admit=False)
+
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[InvitationRequest], *, admit: bool
+    ) -> None:
+        decided = 0
+        for row in queryset.filter(appeal_status=AppealStatus.PENDING):
+            services.appeal_decide(
+                row.pk,
+                admit=admit,
+                actor=_actor(request),
+                reason="appeal decided in admin",
+            )
+            decided += 1
+        self.message_user(request, f"{decided} appeals decided")
+
+    @admin.action(description=_("Override: admit (the rules will not screen it out again)"))
     def admit(self, request: HttpRequest, queryset: QuerySet[InvitationRequest]) -> None:
         for row in queryset:
             services.verdict_override(
-                row.pk, screened_out=False, actor=request.user, reason="admitted in admin"
-            )  # type: ignore[arg-type]
+                row.pk,
+                screened_out=False,
+                actor=_actor(request),
+                reason="admitted in admin",
+            )
 
-    @admin.action(description=_("Screen out"))
+    @admin.action(description=_("Override: screen out"))
     def screen_out(self, request: HttpRequest, queryset: QuerySet[InvitationRequest]) -> None:
         for row in queryset:
             services.verdict_override(
-                row.pk, screened_out=True, actor=request.user, reason="screened out in admin"
-            )  # type: ignore[arg-type]
+                row.pk,
+                screened_out=True,
+                actor=_actor(request),
+                reason="screened out in admin",
+            )
 
 
 @admin.register(Draw)
-class DrawAdmin(admin.ModelAdmin):
-    list_display = ["drop", "round", "units", "drawn_at"]
-    readonly_fields = [
-        "drop",
-        "round",
-        "units",
-        "eligible_request_ids",
-        "winner_request_ids",
-        "drawn_at",
-    ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+class DrawAdmin(ReadOnlyAdmin):
+    list_display = ["drop", "round", "units", "algorithm", "drawn_at"]
+    list_filter = ["round"]
+    raw_id_fields = ["drop"]
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["pk", "drop", "customer", "round", "status", "expires_at", "order"]
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "drop", "customer", "round", "quantity", "status", "expires_at", "order"]
     list_filter = ["status", "round"]
     search_fields = ["customer__email"]
     raw_id_fields = ["request", "drop", "customer", "order"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

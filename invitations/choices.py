@@ -23,3 +23,10 @@ class InvitationStatus(models.TextChoices):
     INVITED = "invited", _("invited")
     PURCHASED = "purchased", _("purchased")
     EXPIRED = "expired", _("expired")
+
+
+class AppealStatus(models.TextChoices):
+    NONE = "", _("no appeal")
+    PENDING = "pending", _("pending")
+    ADMITTED = "admitted", _("admitted")
+    REJECTED = "rejected", _("rejected")

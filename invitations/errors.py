@@ -62,3 +62,31 @@ class NotScreenedOut(DomainError):
 class AppealTextRequired(DomainError):
     code = "validation_error"
     default_detail = _("Tell us why your request should be reconsidered.")
+
+
+class AddressNotFound(NotFound):
+    code = "address_not_found"
+    default_detail = _("No such address in your account.")
+
+
+class AppealAlreadyDecided(DomainError):
+    code = "drop_appeal_decided"
+    status = 409
+    default_detail = _("Your appeal has already been decided.")
+
+
+class DrawNotPossible(DomainError):
+    code = "drop_draw_not_possible"
+    status = 409
+    default_detail = _("This drop cannot be drawn now.")
+
+
+class NotEnoughStock(DomainError):
+    code = "drop_not_enough_stock"
+    status = 409
+    default_detail = _("The offer does not have enough stock for the units of this drop.")
+
+
+class DropInvalid(DomainError):
+    code = "validation_error"
+    default_detail = _("The drop is not valid.")

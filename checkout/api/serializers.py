@@ -61,14 +61,32 @@ class OfferShippabilityOutput(serializers.Serializer):
     delivery_window = PromisedWindowOutput(allow_null=True)
 
 
+class MyDropRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    invitation_expires_at = serializers.DateTimeField(allow_null=True)
+    reason_category = serializers.CharField(allow_null=True)
+    screened_out_reason = serializers.CharField(allow_null=True)
+    appeal_url = serializers.CharField(allow_null=True)
+    appeal_status = serializers.CharField(allow_null=True)
+
+
 class InvitationBlockOutput(serializers.Serializer):
     drop_id = serializers.IntegerField()
+    status = serializers.CharField()
     available_by_invitation = serializers.BooleanField()
+    is_high_demand = serializers.BooleanField()
     notice = serializers.CharField()
+    notices = serializers.ListField(child=serializers.CharField())
     request_opens_at = serializers.DateTimeField()
     request_closes_at = serializers.DateTimeField()
     is_open = serializers.BooleanField()
-    my_request = serializers.DictField(allow_null=True)
+    eligible_countries = serializers.ListField(child=serializers.CharField())
+    purchase_window_hours = serializers.IntegerField()
+    can_request = serializers.BooleanField()
+    my_request = MyDropRequestOutput(allow_null=True)
 
 
 class ProductOfferOutput(serializers.Serializer):

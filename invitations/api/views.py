@@ -30,7 +30,7 @@ class DropListView(ListAPIView):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         now = clock.now()
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(selectors.drops_visible(now=now))
         return self.get_paginated_response(
             s.DropOutput(
                 [selectors.drop_json(drop, now=now) for drop in page or []], many=True
@@ -40,20 +40,32 @@ class DropListView(ListAPIView):
 
 class RequestCreateView(APIView):
     @extend_schema(
-        request=None,
-        parameters=[OpenApiParameter("X-Device-Id", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        request=s.DropRequestInput,
+        parameters=[
+            OpenApiParameter(
+                "X-Device-Id",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="The app's device identifier, if it has one.",
+            )
+        ],
         responses={201: s.RequestOutput, 200: s.RequestOutput},
         tags=["drops"],
-        description="Request an invitation: one per account and drop (a repeat returns the first, "
-        "200). Errors: drop_not_found, drop_not_open, address_required, country_not_eligible.",
+        description="Request an invitation: free, one per account and drop (a repeat returns the "
+        "first request with 200, never a second one). The request has been stored when the "
+        "answer comes. Errors: drop_not_found, drop_not_open, address_required, "
+        "address_not_found, country_not_eligible.",
     )
     def post(self, request: Request, drop_id: int) -> Response:
+        data = s.DropRequestInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
         invitation_request, created = services.request_create(
             drop_id,
-            request.user,
+            request.user,  # type: ignore[arg-type]
             ip_address=client_ip(request),
             device_id=request.headers.get("X-Device-Id", "")[:100],
             user_agent=request.headers.get("User-Agent", "")[:300],
+            address_id=data.validated_data.get("address_id"),
         )
         return Response(
             s.RequestOutput(selectors.request_json(invitation_request)).data,
@@ -63,11 +75,13 @@ class RequestCreateView(APIView):
 
 @extend_schema(tags=["drops"])
 class MyRequestsView(ListAPIView):
+    """My invitation requests with their state; when screened out, why and how to appeal."""
+
     serializer_class = s.RequestOutput
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return selectors.my_requests(self.request.user)
+        return selectors.my_requests(self.request.user)  # type: ignore[arg-type]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -77,11 +91,19 @@ class MyRequestsView(ListAPIView):
 
 
 class RequestAppealView(APIView):
-    @extend_schema(request=s.DropAppealInput, responses={200: s.RequestOutput}, tags=["drops"])
+    @extend_schema(
+        request=s.DropAppealInput,
+        responses={200: s.RequestOutput},
+        tags=["drops"],
+        description="Appeal a screened-out request with a short text; staff decide. Errors: "
+        "drop_request_not_found, drop_request_not_screened_out, drop_appeal_decided.",
+    )
     def post(self, request: Request, request_id: int) -> Response:
         data = s.DropAppealInput(data=request.data)
         data.is_valid(raise_exception=True)
         appealed = services.request_appeal(
-            request.user, request_id=request_id, text=data.validated_data["text"]
+            request.user,  # type: ignore[arg-type]
+            request_id=request_id,
+            text=data.validated_data["text"],
         )
         return Response(s.RequestOutput(selectors.request_json(appealed)).data)

@@ -1,0 +1,342 @@
+"""Invitation requests: intake with the cheap screening, batch screening, appeals, overrides."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core import clock, outbox
+from core.email import email_queue
+from invitations import errors, screening
+from invitations.choices import AppealStatus, DropStatus, RequestState
+from invitations.constants import DRY_RUN_SAMPLES, RULES
+from invitations.models import Drop, InvitationRequest
+from marketplace.choices import OrderStatus
+from marketplace.models import Address, Order, User
+
+JUDGED_STATES = (RequestState.RECEIVED, RequestState.SCREENED_OUT)  # before any draw touched them
+
+
+def request_create(
+    drop_id: int,
+    customer: User,
+    *,
+    ip_address: str | None,
+    device_id: str = "",
+    user_agent: str = "",
+    address_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[InvitationRequest, bool]:
+    """One request per account and drop; a repeat returns the first one (``created`` False).
+
+    Refused outside the request window or for an address outside the eligible countries, with
+    nothing written. An accepted request has committed (durably) when this returns.
+    """
+    now = now or clock.now()
+    drop = Drop.objects.filter(pk=drop_id).first()
+    if drop is None:
+        raise errors.DropNotFound()
+    existing = InvitationRequest.objects.filter(drop=drop, customer=customer).first()
+    if existing is not None:
+        return existing, False
+    is_open = drop.request_opens_at <= now < drop.request_closes_at
+    if not is_open or drop.status in {DropStatus.DRAWN, DropStatus.COMPLETED}:
+        raise errors.DropNotOpen(
+            extra={
+                "request_opens_at": drop.request_opens_at.isoformat(),
+                "request_closes_at": drop.request_closes_at.isoformat(),
+            }
+        )
+    addresses = Address.objects.filter(owner=customer)
+    if address_id is not None:
+        address = addresses.filter(pk=address_id).first()
+        if address is None:
+            raise errors.AddressNotFound()
+    else:
+        address = addresses.filter(is_default=True).first()
+        if address is None:
+            raise errors.AddressRequired()
+    if address.country.upper() not in drop.eligible_countries:
+        raise errors.CountryNotEligible(extra={"eligible_countries": drop.eligible_countries})
+
+    ip = screening.valid_ip(ip_address)
+    network = screening.network_of(ip)
+    device_id = device_id.strip()[:100]
+    verdict = screening.Verdict(
+        screening.request_time_rules(
+            account_age_days=(now - customer.date_joined).total_seconds() / 86400,
+            delivered_orders=_delivered_orders(customer),
+            email=customer.email,
+            user_agent=user_agent,
+            same_network_recent=_recent_from_network(network, customer, now),
+            same_device_recent=_recent_accounts_on_device(device_id, customer, now),
+        )
+    )
+    try:
+        with transaction.atomic(durable=True):
+            request = InvitationRequest.objects.create(
+                drop=drop,
+                customer=customer,
+                address=address,
+                address_key=screening.address_key(
+                    address.line1, address.postal_code, address.country
+                ),
+                ip_address=ip,
+                network=network,
+                device_id=device_id,
+                user_agent=user_agent[:300],
+                state=RequestState.SCREENED_OUT
+                if verdict.is_screened_out
+                else RequestState.RECEIVED,
+                verdict=verdict.as_json(),
+                screened_category=verdict.category if verdict.is_screened_out else "",
+                created_at=now,
+            )
+            outbox.emit("invitation.requested", {"request_id": request.pk, "drop_id": drop.pk})
+    except IntegrityError:
+        # A parallel request of the same account won the unique key: answer with that one.
+        return InvitationRequest.objects.get(drop=drop, customer=customer), False
+    return request, True
+
+
+def _delivered_orders(customer: User) -> int:
+    """Delivered orders, counted up to a few: the rules only ask "none" or "some"."""
+    return Order.objects.filter(buyer=customer, status=OrderStatus.DELIVERED)[:5].count()
+
+
+def _recent_from_network(network: str, customer: User, now: datetime) -> int:
+    rule = RULES["network_burst"]
+    if not network or rule.window is None:
+        return 0
+    return (
+        InvitationRequest.objects.filter(network=network, created_at__gte=now - rule.window)
+        .exclude(customer=customer)[: int(rule.threshold)]
+        .count()
+    )
+
+
+def _recent_accounts_on_device(device_id: str, customer: User, now: datetime) -> int:
+    """Accounts that used this device identifier lately, this one included."""
+    rule = RULES["device_reuse"]
+    if not device_id or rule.window is None:
+        return 0
+    others = (
+        InvitationRequest.objects.filter(device_id=device_id, created_at__gte=now - rule.window)
+        .exclude(customer=customer)
+        .values("customer")
+        .distinct()[: int(rule.threshold)]
+        .count()
+    )
+    return others + 1
+
+
+def screening_batch(
+    drop: Drop, *, dry_run: bool = False, now: datetime | None = None
+) -> dict[str, Any]:
+    """Cluster rules over every request of the drop, before the draw.
+
+    Requests a person decided (``is_automated_verdict`` False) keep their decision. With
+    ``dry_run`` nothing is written; the answer says how many requests each rule would remove,
+    with sample ids, so staff can check the rules before they act.
+    """
+    rows = list(
+        InvitationRequest.objects.filter(drop=drop).values(
+            "id",
+            "customer_id",
+            "address_key",
+            "network",
+            "device_id",
+            "verdict",
+            "state",
+            "is_automated_verdict",
+            "customer__date_joined",
+        )
+    )
+    inputs = []
+    request_time_of: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        request_time = [
+            rule
+            for rule in (row["verdict"] or {}).get("fired", [])
+            if rule.get("stage", "request") == "request"
+        ]
+        request_time_of[row["id"]] = request_time
+        inputs.append(
+            {
+                "id": row["id"],
+                "address_key": row["address_key"],
+                "network": row["network"],
+                "device_id": row["device_id"],
+                "date_joined": row["customer__date_joined"],
+                "fresh": screening.is_fresh(request_time),
+            }
+        )
+    batch = screening.batch_rules(inputs, opens_at=drop.request_opens_at)
+    removed_by_rule: dict[str, list[int]] = defaultdict(list)
+    changed: list[InvitationRequest] = []
+    screened_out = newly_screened_out = readmitted = 0
+    for row in rows:
+        if row["state"] not in JUDGED_STATES:
+            continue  # drawn already: a later batch does not reopen a draw
+        if not row["is_automated_verdict"]:
+            screened_out += row["state"] == RequestState.SCREENED_OUT
+            continue  # staff decided this one; the rules do not overrule a person
+        verdict = screening.merge(request_time_of[row["id"]], batch.get(row["id"], []))
+        new_state = RequestState.SCREENED_OUT if verdict.is_screened_out else RequestState.RECEIVED
+        if verdict.is_screened_out:
+            screened_out += 1
+            for rule in verdict.fired:
+                if int(rule["weight"]) > 0:
+                    removed_by_rule[rule["code"]].append(row["id"])
+        if new_state != row["state"]:
+            newly_screened_out += new_state == RequestState.SCREENED_OUT
+            readmitted += new_state == RequestState.RECEIVED
+        if new_state != row["state"] or verdict.fired != (row["verdict"] or {}).get("fired"):
+            changed.append(
+                InvitationRequest(
+                    pk=row["id"],
+                    state=new_state,
+                    verdict=verdict.as_json(),
+                    screened_category=verdict.category if verdict.is_screened_out else "",
+                )
+            )
+    if not dry_run and changed:
+        # Only the requests whose verdict moved are written, in bulk: most of a big drop is clean.
+        with transaction.atomic():
+            InvitationRequest.objects.bulk_update(
+                changed, ["state", "verdict", "screened_category"], batch_size=2000
+            )
+    return {
+        "requests": len(rows),
+        "screened_out": screened_out,
+        "newly_screened_out": newly_screened_out,
+        "readmitted": readmitted,
+        "by_rule": {
+            code: {"count": len(ids), "samples": ids[:DRY_RUN_SAMPLES]}
+            for code, ids in sorted(removed_by_rule.items())
+        },
+        "dry_run": dry_run,
+    }
+
+
+def request_appeal(
+    customer: User, *, request_id: int, text: str, now: datetime | None = None
+) -> InvitationRequest:
+    """A screened-out customer explains themselves; staff decide in admin (appeal_decide)."""
+    now = now or clock.now()
+    text = text.strip()
+    if not text:
+        raise errors.AppealTextRequired(
+            fields={"text": [str(errors.AppealTextRequired.default_detail)]}
+        )
+    with transaction.atomic():
+        request = (
+            InvitationRequest.objects.select_for_update()
+            .filter(pk=request_id, customer=customer)
+            .first()
+        )
+        if request is None:
+            raise errors.RequestNotFound()
+        if request.appeal_status in {AppealStatus.ADMITTED, AppealStatus.REJECTED}:
+            raise errors.AppealAlreadyDecided()
+        if request.state != RequestState.SCREENED_OUT:
+            raise errors.NotScreenedOut()
+        request.appeal_text = text[:2000]
+        request.appeal_status = AppealStatus.PENDING
+        request.appealed_at = now
+        request.save(update_fields=["appeal_text", "appeal_status", "appealed_at"])
+        outbox.emit("invitation.appealed", {"request_id": request.pk, "drop_id": request.drop_id})
+    return request
+
+
+def verdict_override(
+    request_id: int,
+    *,
+    screened_out: bool,
+    actor: User,
+    reason: str,
+    now: datetime | None = None,
+) -> InvitationRequest:
+    """Staff decide a request (a false positive, a bot the rules missed); the rules will not
+    change it back. A request already drawn stays as it is."""
+    now = now or clock.now()
+    with transaction.atomic():
+        request = InvitationRequest.objects.select_for_update().get(pk=request_id)
+        if request.state not in JUDGED_STATES and not (
+            request.state == RequestState.NOT_DRAWN and screened_out
+        ):
+            return request
+        _override(request, screened_out=screened_out, actor=actor, reason=reason, now=now)
+        request.save(
+            update_fields=["state", "is_automated_verdict", "verdict", "screened_category"]
+        )
+        outbox.emit(
+            "invitation.verdict_overridden",
+            {"request_id": request.pk, "screened_out": screened_out, "actor_id": actor.pk},
+        )
+    return request
+
+
+def _override(
+    request: InvitationRequest, *, screened_out: bool, actor: User, reason: str, now: datetime
+) -> None:
+    request.state = RequestState.SCREENED_OUT if screened_out else RequestState.RECEIVED
+    request.is_automated_verdict = False
+    request.verdict = {
+        **request.verdict,
+        "automated": False,
+        "override": {
+            "by": actor.pk,
+            "screened_out": screened_out,
+            "reason": reason[:300],
+            "at": now.isoformat(),
+        },
+    }
+    request.screened_category = (request.screened_category or "device") if screened_out else ""
+
+
+def appeal_decide(
+    request_id: int,
+    *,
+    admit: bool,
+    actor: User,
+    reason: str = "",
+    now: datetime | None = None,
+) -> InvitationRequest:
+    """Staff decide an appeal: admitted requests take part in the next draw; the customer is
+    told either way, once."""
+    now = now or clock.now()
+    with transaction.atomic():
+        request = (
+            InvitationRequest.objects.select_for_update(of=("self",))
+            .select_related("customer", "drop__offer__product")
+            .get(pk=request_id)
+        )
+        if request.appeal_status != AppealStatus.PENDING:
+            return request  # decided already, or never appealed: a second click does nothing
+        if request.state == RequestState.SCREENED_OUT:
+            _override(request, screened_out=not admit, actor=actor, reason=reason, now=now)
+        request.appeal_status = AppealStatus.ADMITTED if admit else AppealStatus.REJECTED
+        request.save(
+            update_fields=[
+                "state",
+                "is_automated_verdict",
+                "verdict",
+                "screened_category",
+                "appeal_status",
+            ]
+        )
+        email_queue(
+            to=request.customer.email,
+            template="invitation_appeal_decided",
+            language=request.customer.language,
+            context={"admitted": admit, "product": request.drop.offer.product},
+        )
+        outbox.emit(
+            "invitation.appeal_decided",
+            {"request_id": request.pk, "admitted": admit, "actor_id": actor.pk},
+        )
+    return request

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 
 from core.clock import add_business_days
 from fulfillment.choices import Reason
@@ -161,6 +162,22 @@ COUNTRY_NAMES = {
 }
 
 
+# Steps that passed without a detail are the same every time: shared, not rebuilt per decision.
+_PASSED = {
+    "address_valid": TraceStep("address_valid", True),
+    "country_served_by_platform": TraceStep("country_served_by_platform", True),
+    "offer_active": TraceStep("offer_active", True),
+    "ok": TraceStep("ok", True),
+    "po_box_ok": TraceStep("po_box_ok", True),
+    "postal_code_not_excluded": TraceStep("postal_code_not_excluded", True),
+    "product_allowed_in_country": TraceStep("product_allowed_in_country", True),
+    "seller_active": TraceStep("seller_active", True),
+    "seller_ships_to_country": TraceStep("seller_ships_to_country", True),
+    "seller_ships_to_region": TraceStep("seller_ships_to_region", True),
+    "warehouse_has_stock": TraceStep("warehouse_has_stock", True),
+}
+
+
 _MESSAGES = {
     Reason.OK: gettext_lazy("This item can be delivered to this address."),
     Reason.OFFER_INACTIVE: gettext_lazy("This offer is no longer available."),
@@ -193,13 +210,19 @@ _MESSAGES = {
 
 def _message(reason: str, address: AddressFacts, detail: str = "") -> str:
     """A sentence a support agent can read out to the customer, in the active language."""
-    text = str(_MESSAGES[Reason(reason)])
+    return _sentence(get_language(), reason, address.country, detail)
+
+
+@lru_cache(maxsize=4096)
+def _sentence(language: str | None, reason: str, country: str, detail: str) -> str:
+    # Cached per language: a product page asks for the same few sentences over and over.
+    text = str(_MESSAGES[reason])
     if "%(" in text:
-        country = COUNTRY_NAMES.get(address.country, address.country)
-        return text % {"country": country, "detail": detail}
+        return text % {"country": COUNTRY_NAMES.get(country, country), "detail": detail}
     return text
 
 
+@lru_cache(maxsize=4096)
 def _window(
     today: date, handling: int, transit: tuple[int, int], origin: str, destination: str
 ) -> tuple[date, date]:
@@ -218,11 +241,12 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
     postal = compact_postal(address.postal_code)
 
     def refuse(reason: str, detail: str = "") -> Decision:
-        trace.append(TraceStep(reason, False, detail))
+        code = str(reason)  # the plain string, not the enum member: it goes into JSON and logs
+        trace.append(TraceStep(code, False, detail))
         return Decision(
             False,
             fulfilled_by,
-            reason,
+            code,
             _message(reason, address, detail),
             None,
             None,
@@ -232,17 +256,17 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
 
     if not offer.is_offer_active:
         return refuse(Reason.OFFER_INACTIVE)
-    trace.append(TraceStep("offer_active", True))
+    trace.append(_PASSED["offer_active"])
     if not offer.is_seller_active:
         return refuse(Reason.SELLER_NOT_ACTIVE)
-    trace.append(TraceStep("seller_active", True))
+    trace.append(_PASSED["seller_active"])
     if postal_code_error(address.country, address.postal_code) is not None:
         return refuse(Reason.ADDRESS_INVALID, f"{address.country} {address.postal_code}")
-    trace.append(TraceStep("address_valid", True))
+    trace.append(_PASSED["address_valid"])
     for restriction in snapshot.restrictions:
         if restriction.applies(address.country, offer.category_path, offer.is_hazardous):
             return refuse(Reason.PRODUCT_RESTRICTED_IN_COUNTRY, restriction.reason)
-    trace.append(TraceStep("product_allowed_in_country", True))
+    trace.append(_PASSED["product_allowed_in_country"])
     if offer.stock <= 0:
         return refuse(Reason.OUT_OF_STOCK)
     trace.append(TraceStep("in_stock", True, str(offer.stock)))
@@ -251,7 +275,7 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
         in_country = [c for c in snapshot.coverage if c.area.country == address.country]
         if not in_country:
             return refuse(Reason.COUNTRY_NOT_SERVED)
-        trace.append(TraceStep("country_served_by_platform", True))
+        trace.append(_PASSED["country_served_by_platform"])
         serving = [c for c in in_country if c.area.matches(address.country, postal)]
         if not serving:
             return refuse(Reason.NO_WAREHOUSE_SERVES_ADDRESS, postal)
@@ -266,10 +290,10 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
         stocked = [c for c in serving if stock.get(c.warehouse_id, 0) > 0]
         if not stocked:
             return refuse(Reason.NO_WAREHOUSE_STOCK_FOR_ADDRESS)
-        trace.append(TraceStep("warehouse_has_stock", True))
+        trace.append(_PASSED["warehouse_has_stock"])
         if address.is_po_box and not PLATFORM_SHIPS_TO_PO_BOXES:
             return refuse(Reason.PO_BOX_NOT_SUPPORTED)
-        trace.append(TraceStep("po_box_ok", True))
+        trace.append(_PASSED["po_box_ok"])
         best = min(
             stocked,
             key=lambda c: (
@@ -310,28 +334,28 @@ def decide(offer: OfferFacts, address: AddressFacts, snapshot: Snapshot, today: 
             trace.append(TraceStep("template", True, str(template.template_id)))
         if not any(area.country == address.country for area, _low, _high in includes):
             return refuse(Reason.SELLER_DOES_NOT_SHIP_TO_REGION, address.country)
-        trace.append(TraceStep("seller_ships_to_country", True))
+        trace.append(_PASSED["seller_ships_to_country"])
         if any(area.matches(address.country, postal) for area in excludes):
             return refuse(Reason.POSTAL_CODE_EXCLUDED, postal)
-        trace.append(TraceStep("postal_code_not_excluded", True))
+        trace.append(_PASSED["postal_code_not_excluded"])
         matching = [
             (low, high) for area, low, high in includes if area.matches(address.country, postal)
         ]
         if not matching:
             return refuse(Reason.SELLER_DOES_NOT_SHIP_TO_REGION, postal)
-        trace.append(TraceStep("seller_ships_to_region", True))
+        trace.append(_PASSED["seller_ships_to_region"])
         if address.is_po_box and not po_boxes:
             return refuse(Reason.PO_BOX_NOT_SUPPORTED)
-        trace.append(TraceStep("po_box_ok", True))
+        trace.append(_PASSED["po_box_ok"])
         transit = min(matching, key=lambda pair: (pair[1], pair[0]))
         earliest, latest = _window(today, handling, transit, offer.seller_country, address.country)
         ships_from = offer.seller_country
         warehouse_id = None
-    trace.append(TraceStep(Reason.OK, True))
+    trace.append(_PASSED["ok"])
     return Decision(
         True,
         fulfilled_by,
-        Reason.OK,
+        "ok",
         _message(Reason.OK, address),
         ships_from,
         earliest,

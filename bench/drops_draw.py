@@ -68,7 +68,13 @@ def _setup(requests: int) -> int:
 def run(requests: int, units: int) -> Result:
     database_url = fresh_database("bench_draw")
     env = child_env(database_url, OUTBOX_WAKE_RELAY="0")
-    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE"):
+    for key in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "TESTING",
+        "DJANGO_SETTINGS_MODULE",
+        "OUTBOX_WAKE_RELAY",
+    ):
         os.environ[key] = env[key]
     started = time.perf_counter()
     drop_id = _setup(requests)

@@ -23,6 +23,12 @@ INCIDENT_BASELINE_FLOOR_PER_HOUR = 1.0
 # An incident resolves itself after this long without a single refusal of its reason.
 INCIDENT_QUIET_PERIOD = timedelta(hours=2)
 
+# Refusal counts and coverage reports older than this are deleted: long enough for staff to look
+# back at a past incident's blocked demand, far beyond the seven-day baseline detection needs.
+HISTORY_RETENTION = timedelta(days=90)
+# Deleting old rows in slices keeps each statement short while the table is written to.
+PRUNE_BATCH_SIZE = 5000
+
 # Coverage checks: how many distinct real customer regions to sample per country (regions are
 # country plus two postal digits, so 20 spread over most of a country's delivery areas).
 COVERAGE_SAMPLE_PER_COUNTRY = 20

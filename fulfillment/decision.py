@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from django.utils.translation import get_language, gettext_lazy
 
@@ -20,6 +21,9 @@ from fulfillment.choices import Reason
 from fulfillment.constants import DEFAULT_TRANSIT_DAYS, PLATFORM_SHIPS_TO_PO_BOXES
 from marketplace.choices import FulfilmentChannel
 from marketplace.validation import postal_code_error
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 
 def compact_postal(postal_code: str) -> str:
@@ -178,7 +182,7 @@ _PASSED = {
 }
 
 
-_MESSAGES = {
+_MESSAGES: dict[str, _StrPromise] = {
     Reason.OK: gettext_lazy("This item can be delivered to this address."),
     Reason.OFFER_INACTIVE: gettext_lazy("This offer is no longer available."),
     Reason.SELLER_NOT_ACTIVE: gettext_lazy("This seller cannot take orders at the moment."),

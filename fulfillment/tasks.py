@@ -9,7 +9,10 @@ from fulfillment import services
 
 @shared_task(ignore_result=True)
 def incidents_detect_task() -> int:
-    return len(services.incidents_detect())
+    """Every few minutes (beat): detection first, then the cheap pruning of old history."""
+    opened = len(services.incidents_detect())
+    services.history_prune()
+    return opened
 
 
 @shared_task(ignore_result=True)

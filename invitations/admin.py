@@ -131,14 +131,20 @@ class DropAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 format_html(
-                    "{}: {} requests, {} would be screened out ({} newly, {} readmitted). "
-                    "Per rule (count, sample request ids): {}",
-                    drop,
-                    result["requests"],
-                    result["screened_out"],
-                    result["newly_screened_out"],
-                    result["readmitted"],
-                    json.dumps(result["by_rule"]),
+                    "{}",
+                    _(
+                        "%(drop)s: %(requests)d requests, %(out)d would be screened out "
+                        "(%(new)d newly, %(back)d readmitted). Per rule (count, sample request "
+                        "ids): %(rules)s"
+                    )
+                    % {
+                        "drop": drop,
+                        "requests": result["requests"],
+                        "out": result["screened_out"],
+                        "new": result["newly_screened_out"],
+                        "back": result["readmitted"],
+                        "rules": json.dumps(result["by_rule"]),
+                    },
                 ),
             )
 
@@ -151,7 +157,9 @@ class DropAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{drop}: {error.detail}", messages.ERROR)
                 continue
             self.message_user(
-                request, f"{drop}: round {draw.round}, {len(draw.winner_request_ids)} winners"
+                request,
+                _("%(drop)s: round %(round)d, %(winners)d winners")
+                % {"drop": drop, "round": draw.round, "winners": len(draw.winner_request_ids)},
             )
 
     @admin.action(description=_("Verify the draws from their seed"))
@@ -161,14 +169,14 @@ class DropAdmin(admin.ModelAdmin):
                 matches, _again, _stored = services.draw_verify(drop.pk, draw.round)
                 self.message_user(
                     request,
-                    f"{draw}: {'OK' if matches else 'MISMATCH'}",
+                    (_("%(draw)s: OK") if matches else _("%(draw)s: MISMATCH")) % {"draw": draw},
                     messages.INFO if matches else messages.ERROR,
                 )
 
     @admin.action(description=_("Draw again for freed units now"))
     def redraw_freed_units(self, request: HttpRequest, queryset: QuerySet[Drop]) -> None:
         draws = services.drops_redraw()
-        self.message_user(request, f"{len(draws)} further rounds drawn")
+        self.message_user(request, _("%(count)d further rounds drawn") % {"count": len(draws)})
 
 
 @admin.register(InvitationRequest)
@@ -242,7 +250,7 @@ class InvitationRequestAdmin(admin.ModelAdmin):
                 reason="appeal decided in admin",
             )
             decided += 1
-        self.message_user(request, f"{decided} appeals decided")
+        self.message_user(request, _("%(count)d appeals decided") % {"count": decided})
 
     @admin.action(description=_("Override: admit (the rules will not screen it out again)"))
     def admit(self, request: HttpRequest, queryset: QuerySet[InvitationRequest]) -> None:

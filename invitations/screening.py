@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,7 +133,9 @@ def is_fresh(request_time_fired: Iterable[Fired]) -> bool:
     return any(rule["code"] == "no_purchase_history" for rule in request_time_fired)
 
 
-def batch_rules(requests: list[dict[str, Any]], *, opens_at: datetime) -> dict[int, list[Fired]]:
+def batch_rules(
+    requests: Sequence[Mapping[str, Any]], *, opens_at: datetime
+) -> dict[int, list[Fired]]:
     """Cluster rules over all requests of a drop: {request id: rules fired}.
 
     Each request is a dict with id, address_key, network, device_id, customer_id, date_joined and

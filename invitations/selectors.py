@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from invitations.choices import AppealStatus, DropStatus, InvitationStatus, RequestState
 from invitations.constants import APPEAL_HINT, CATEGORY_MESSAGES
-from invitations.models import Drop, Invitation, InvitationRequest
+from invitations.models import Draw, Drop, Invitation, InvitationRequest
 from marketplace.models import User
 
 
@@ -79,6 +80,42 @@ def drop_json(drop: Drop, *, now: datetime) -> dict[str, Any]:
         "seed_hash": drop.seed_hash,
         "seed": drop.seed if revealed else None,
     }
+
+
+def drop_public(drop_id: int) -> Drop | None:
+    """Any announced drop, for its public page and the audit of its draws."""
+    return (
+        Drop.objects.select_related("offer__product")
+        .prefetch_related(Prefetch("draws", queryset=Draw.objects.order_by("round")))
+        .filter(pk=drop_id)
+        .first()
+    )
+
+
+def drop_detail_json(drop: Drop, *, now: datetime) -> dict[str, Any]:
+    """The drop with its draws: once drawn, the seed and each round's inputs and winners, so
+    anyone can recompute them (see invitations/lottery.py for the rule)."""
+    return {
+        **drop_json(drop, now=now),
+        "draws": [
+            {
+                "round": draw.round,
+                "algorithm": draw.algorithm,
+                "units": draw.units,
+                "eligible_count": len(draw.eligible_request_ids),
+                "eligible_digest": eligible_digest(draw.eligible_request_ids),
+                "winner_request_ids": draw.winner_request_ids,
+                "drawn_at": draw.drawn_at,
+            }
+            for draw in drop.draws.all()
+        ],
+    }
+
+
+def eligible_digest(request_ids: list[int]) -> str:
+    """sha256 of the eligible request ids, ascending, comma-separated: a short fingerprint of a
+    round's inputs that a published list can be checked against."""
+    return hashlib.sha256(",".join(str(pk) for pk in request_ids).encode()).hexdigest()
 
 
 def _is_open(drop: Drop, now: datetime) -> bool:

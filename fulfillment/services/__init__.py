@@ -15,6 +15,7 @@ from fulfillment.services.coverage import (
 )
 from fulfillment.services.incidents import (
     OverrideRequest,
+    history_prune,
     incident_confirm,
     incident_resolve,
     incidents_detect,
@@ -51,6 +52,7 @@ __all__ = [
     "coverage_check_for_templates",
     "coverage_check_for_warehouse",
     "coverage_check_request",
+    "history_prune",
     "incident_confirm",
     "incident_resolve",
     "incidents_detect",

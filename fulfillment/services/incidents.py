@@ -15,15 +15,17 @@ from core.email import email_queue
 from fulfillment import errors
 from fulfillment.choices import IncidentStatus, Reason
 from fulfillment.constants import (
+    HISTORY_RETENTION,
     INCIDENT_BASELINE,
     INCIDENT_BASELINE_FLOOR_PER_HOUR,
     INCIDENT_MIN_ATTEMPTS,
     INCIDENT_QUIET_PERIOD,
     INCIDENT_SPIKE_FACTOR,
     INCIDENT_WINDOW,
+    PRUNE_BATCH_SIZE,
 )
 from fulfillment.decision import Decision
-from fulfillment.models import Incident, RefusalCount, StaffOverride
+from fulfillment.models import CoverageReport, Incident, RefusalCount, StaffOverride
 from fulfillment.services.shippability import region_of
 from marketplace.models import Address, Offer, Order, User
 
@@ -74,6 +76,24 @@ def refusal_record(
             )
     except DatabaseError:
         logger.warning("refusal could not be counted", exc_info=True)
+
+
+def history_prune(*, now: datetime | None = None) -> int:
+    """Delete refusal counts and coverage reports past their retention, a slice at a time."""
+    now = now or clock.now()
+    cutoff = now - HISTORY_RETENTION
+    deleted = 0
+    for model, column in ((RefusalCount, "hour"), (CoverageReport, "created_at")):
+        while True:
+            ids = list(
+                model.objects.filter(**{f"{column}__lt": cutoff}).values_list("pk", flat=True)[
+                    :PRUNE_BATCH_SIZE
+                ]
+            )
+            if not ids:
+                break
+            deleted += model.objects.filter(pk__in=ids).delete()[0]
+    return deleted
 
 
 # --- Detection --------------------------------------------------------------------------------

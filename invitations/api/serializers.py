@@ -38,6 +38,22 @@ class DropOutput(serializers.Serializer):
     )
 
 
+class DrawOutput(serializers.Serializer):
+    round = serializers.IntegerField()
+    algorithm = serializers.CharField()
+    units = serializers.IntegerField()
+    eligible_count = serializers.IntegerField()
+    eligible_digest = serializers.CharField(
+        help_text="sha256 of the eligible request ids, ascending and comma-separated."
+    )
+    winner_request_ids = serializers.ListField(child=serializers.IntegerField())
+    drawn_at = serializers.DateTimeField()
+
+
+class DropDetailOutput(DropOutput):
+    draws = DrawOutput(many=True)
+
+
 class RequestOutput(serializers.Serializer):
     id = serializers.IntegerField()
     drop_id = serializers.IntegerField()

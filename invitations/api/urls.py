@@ -4,6 +4,7 @@ from invitations.api import views
 
 urlpatterns = [
     path("drops/", views.DropListView.as_view(), name="api-drops"),
+    path("drops/<int:drop_id>/", views.DropDetailView.as_view(), name="api-drop"),
     path(
         "drops/<int:drop_id>/requests/", views.RequestCreateView.as_view(), name="api-drop-request"
     ),

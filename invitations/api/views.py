@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.api.client import client_ip
-from invitations import selectors, services
+from invitations import errors, selectors, services
 from invitations.api import serializers as s
 
 
@@ -36,6 +36,20 @@ class DropListView(ListAPIView):
                 [selectors.drop_json(drop, now=now) for drop in page or []], many=True
             ).data
         )
+
+
+class DropDetailView(APIView):
+    """One drop with its draws. Public on purpose: after the draw anyone may check it against the
+    seed hash published before (commit-reveal)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: s.DropDetailOutput}, tags=["drops"])
+    def get(self, request: Request, drop_id: int) -> Response:
+        drop = selectors.drop_public(drop_id)
+        if drop is None:
+            raise errors.DropNotFound()
+        return Response(s.DropDetailOutput(selectors.drop_detail_json(drop, now=clock.now())).data)
 
 
 class RequestCreateView(APIView):

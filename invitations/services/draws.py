@@ -246,11 +246,14 @@ def drops_redraw(*, now: datetime | None = None) -> list[Draw]:
             _complete_if_done(drop.pk, now)
             continue
         pool = InvitationRequest.objects.filter(drop=drop, state__in=_later_round_pool())
-        if pool.exists():
-            last = drop.draws.aggregate(last=Max("round"))["last"] or 0
-            draws.append(draw_run(drop.pk, round_number=last + 1, now=now))
-        else:
-            _release(drop.pk, now)
+        try:
+            if pool.exists():
+                last = drop.draws.aggregate(last=Max("round"))["last"] or 0
+                draws.append(draw_run(drop.pk, round_number=last + 1, now=now))
+            else:
+                _release(drop.pk, now)
+        except Exception:
+            logger.exception("further round of drop %s failed", drop.pk)  # retried next run
     return draws
 
 
@@ -277,7 +280,13 @@ def _complete_if_done(drop_id: int, now: datetime) -> None:
 def draws_due(*, now: datetime | None = None) -> list[Draw]:
     """The periodic task: statuses follow the clock, closed drops are drawn, notices go out."""
     now = now or clock.now()
-    draws = [draw_run(drop_id, now=now) for drop_id in drops_advance(now=now)]
+    draws = []
+    for drop_id in drops_advance(now=now):
+        try:
+            draws.append(draw_run(drop_id, now=now))
+        except Exception:
+            # One broken drop must not hold up the others; it stays closed and is retried.
+            logger.exception("draw of drop %s failed", drop_id)
     pending = (
         InvitationRequest.objects.filter(state=RequestState.NOT_DRAWN, notified_at__isnull=True)
         .values_list("drop_id", flat=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from core import clock, outbox
 from core.email import email_queue
@@ -18,6 +19,7 @@ from marketplace.choices import OrderStatus
 from marketplace.models import Address, Order, User
 
 JUDGED_STATES = (RequestState.RECEIVED, RequestState.SCREENED_OUT)  # before any draw touched them
+VERDICT_BATCH_SIZE = 10_000  # verdicts read per query in the batch screening
 
 
 def request_create(
@@ -142,49 +144,51 @@ def screening_batch(
     ``dry_run`` nothing is written; the answer says how many requests each rule would remove,
     with sample ids, so staff can check the rules before they act.
     """
-    rows = list(
-        InvitationRequest.objects.filter(drop=drop).values(
+    requests = InvitationRequest.objects.filter(drop=drop)
+    # Narrow rows for the cluster counts; the fresh flag is read from the stored verdict in SQL,
+    # so a big drop's verdicts are decoded only where something may change.
+    inputs = list(
+        requests.annotate(
+            fresh=ExpressionWrapper(
+                Q(verdict__fired__contains=[{"code": "no_purchase_history"}]),
+                output_field=BooleanField(),
+            ),
+            had_batch_rules=ExpressionWrapper(
+                Q(verdict__fired__contains=[{"stage": "batch"}]), output_field=BooleanField()
+            ),
+            date_joined=F("customer__date_joined"),
+        ).values(
             "id",
-            "customer_id",
             "address_key",
             "network",
             "device_id",
-            "verdict",
+            "date_joined",
+            "fresh",
+            "had_batch_rules",
             "state",
             "is_automated_verdict",
-            "customer__date_joined",
         )
     )
-    inputs = []
-    request_time_of: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        request_time = [
-            rule
-            for rule in (row["verdict"] or {}).get("fired", [])
-            if rule.get("stage", "request") == "request"
-        ]
-        request_time_of[row["id"]] = request_time
-        inputs.append(
-            {
-                "id": row["id"],
-                "address_key": row["address_key"],
-                "network": row["network"],
-                "device_id": row["device_id"],
-                "date_joined": row["customer__date_joined"],
-                "fresh": screening.is_fresh(request_time),
-            }
-        )
     batch = screening.batch_rules(inputs, opens_at=drop.request_opens_at)
+    # Only these can move or count: a cluster fired now, fired before, or screened out already.
+    to_judge = {
+        row["id"]
+        for row in inputs
+        if row["id"] in batch or row["had_batch_rules"] or row["state"] == RequestState.SCREENED_OUT
+    }
+    verdicts = _verdicts(sorted(to_judge))
     removed_by_rule: dict[str, list[int]] = defaultdict(list)
     changed: list[InvitationRequest] = []
     screened_out = newly_screened_out = readmitted = 0
-    for row in rows:
-        if row["state"] not in JUDGED_STATES:
-            continue  # drawn already: a later batch does not reopen a draw
+    for row in inputs:
+        if row["id"] not in to_judge or row["state"] not in JUDGED_STATES:
+            continue  # unchanged since intake, or drawn already (a batch does not reopen a draw)
+        stored = verdicts[row["id"]].get("fired", [])
         if not row["is_automated_verdict"]:
             screened_out += row["state"] == RequestState.SCREENED_OUT
             continue  # staff decided this one; the rules do not overrule a person
-        verdict = screening.merge(request_time_of[row["id"]], batch.get(row["id"], []))
+        request_time = [rule for rule in stored if rule.get("stage", "request") == "request"]
+        verdict = screening.merge(request_time, batch.get(row["id"], []))
         new_state = RequestState.SCREENED_OUT if verdict.is_screened_out else RequestState.RECEIVED
         if verdict.is_screened_out:
             screened_out += 1
@@ -194,7 +198,7 @@ def screening_batch(
         if new_state != row["state"]:
             newly_screened_out += new_state == RequestState.SCREENED_OUT
             readmitted += new_state == RequestState.RECEIVED
-        if new_state != row["state"] or verdict.fired != (row["verdict"] or {}).get("fired"):
+        if new_state != row["state"] or verdict.fired != stored:
             changed.append(
                 InvitationRequest(
                     pk=row["id"],
@@ -210,7 +214,7 @@ def screening_batch(
                 changed, ["state", "verdict", "screened_category"], batch_size=2000
             )
     return {
-        "requests": len(rows),
+        "requests": len(inputs),
         "screened_out": screened_out,
         "newly_screened_out": newly_screened_out,
         "readmitted": readmitted,
@@ -220,6 +224,17 @@ def screening_batch(
         },
         "dry_run": dry_run,
     }
+
+
+def _verdicts(ids: list[int]) -> dict[int, dict[str, Any]]:
+    verdicts: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), VERDICT_BATCH_SIZE):
+        chunk = ids[start : start + VERDICT_BATCH_SIZE]
+        for pk, verdict in InvitationRequest.objects.filter(pk__in=chunk).values_list(
+            "pk", "verdict"
+        ):
+            verdicts[pk] = verdict or {}
+    return verdicts
 
 
 def request_appeal(

@@ -151,3 +151,12 @@ def test_staff_confirm_and_resolve_and_only_staff(seller, staff, shopper):
         NOW,
     )
     assert (resolved.status, resolved.resolved_by) == ("resolved", staff)
+
+
+@pytest.mark.django_db
+def test_history_past_its_retention_is_pruned_and_recent_history_kept(seller):
+    offer = OfferFactory(seller=seller)
+    _refusals(offer, hour=NOW - timedelta(days=91), attempts=3)
+    _refusals(offer, hour=NOW - timedelta(days=89), attempts=4)
+    assert services.history_prune(now=NOW) == 1
+    assert list(RefusalCount.objects.values_list("attempts", flat=True)) == [4]

@@ -332,3 +332,23 @@ def test_a_screened_out_request_never_wins():
     draw = services.draw_run(drop.pk)
     assert draw.winner_request_ids == sorted(r.pk for r in honest)
     assert InvitationRequest.objects.get(customer=bot).state == "screened_out"
+
+
+@pytest.mark.django_db
+def test_the_public_drop_page_reveals_the_seed_after_the_draw_and_anyone_can_replay(api):
+    drop = make_drop(units=2)
+    requests_for(drop, 7)
+    before = api.get(f"/api/drops/{drop.pk}/").json()
+    close(drop)
+    ids = eligible_ids(drop)
+    services.draw_run(drop.pk)
+    after = api.get(f"/api/drops/{drop.pk}/").json()
+    assert (before["seed"], before["draws"]) == (None, [])
+    assert hashlib.sha256(after["seed"].encode()).hexdigest() == before["seed_hash"]
+    [round_one] = after["draws"]
+    assert round_one["eligible_count"] == 7
+    assert (
+        round_one["eligible_digest"] == hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()
+    )
+    assert round_one["winner_request_ids"] == independent_replay(after["seed"], 1, ids, 2)
+    assert api.get("/api/drops/999999/").json()["code"] == "drop_not_found"

@@ -214,7 +214,10 @@ _MESSAGES: dict[str, _StrPromise] = {
 
 def _message(reason: str, address: AddressFacts, detail: str = "") -> str:
     """A sentence a support agent can read out to the customer, in the active language."""
-    return _sentence(get_language(), reason, address.country, detail)
+    # Only a restriction's sentence quotes its detail; other details (postal codes) stay in the
+    # trace, so the cache below holds a few sentences per language, not one per postal code.
+    quoted = detail if reason == Reason.PRODUCT_RESTRICTED_IN_COUNTRY else ""
+    return _sentence(get_language(), reason, address.country, quoted)
 
 
 @lru_cache(maxsize=4096)

@@ -38,7 +38,11 @@ def my_requests(customer: User) -> QuerySet[InvitationRequest]:
 def request_json(request: InvitationRequest) -> dict[str, Any]:
     """A request as its owner sees it: the state and, when screened out, a reason category that
     helps a real customer (never a rule, weight or threshold) and how to appeal."""
-    invitation: Invitation | None = getattr(request, "invitation", None)
+    # Only drawn requests have an invitation: the others need no query for it.
+    drawn = {RequestState.INVITED, RequestState.PURCHASED, RequestState.EXPIRED}
+    invitation: Invitation | None = (
+        getattr(request, "invitation", None) if request.state in drawn else None
+    )
     screened_out = request.state == RequestState.SCREENED_OUT
     category = (request.screened_category or "device") if screened_out else None
     return {

@@ -20,6 +20,7 @@ from marketplace.models import Address, Order, User
 
 JUDGED_STATES = (RequestState.RECEIVED, RequestState.SCREENED_OUT)  # before any draw touched them
 VERDICT_BATCH_SIZE = 10_000  # verdicts read per query in the batch screening
+VERDICT_WRITE_BATCH_SIZE = 500  # a bulk update is a CASE per row: small batches keep it linear
 
 
 def request_create(
@@ -38,11 +39,12 @@ def request_create(
     nothing written. An accepted request has committed (durably) when this returns.
     """
     now = now or clock.now()
-    drop = Drop.objects.filter(pk=drop_id).first()
+    drop = Drop.objects.select_related("offer__product").filter(pk=drop_id).first()
     if drop is None:
         raise errors.DropNotFound()
     existing = InvitationRequest.objects.filter(drop=drop, customer=customer).first()
     if existing is not None:
+        existing.drop = drop  # the answer shows the product: no second query for it
         return existing, False
     is_open = drop.request_opens_at <= now < drop.request_closes_at
     if not is_open or drop.status in {DropStatus.DRAWN, DropStatus.COMPLETED}:
@@ -100,7 +102,9 @@ def request_create(
             outbox.emit("invitation.requested", {"request_id": request.pk, "drop_id": drop.pk})
     except IntegrityError:
         # A parallel request of the same account won the unique key: answer with that one.
-        return InvitationRequest.objects.get(drop=drop, customer=customer), False
+        winner = InvitationRequest.objects.get(drop=drop, customer=customer)
+        winner.drop = drop
+        return winner, False
     return request, True
 
 
@@ -211,7 +215,9 @@ def screening_batch(
         # Only the requests whose verdict moved are written, in bulk: most of a big drop is clean.
         with transaction.atomic():
             InvitationRequest.objects.bulk_update(
-                changed, ["state", "verdict", "screened_category"], batch_size=2000
+                changed,
+                ["state", "verdict", "screened_category"],
+                batch_size=VERDICT_WRITE_BATCH_SIZE,
             )
     return {
         "requests": len(inputs),

@@ -262,3 +262,18 @@ def test_the_product_page_says_available_by_invitation_and_shows_my_request(shop
     assert before["request_closes_at"] == drop.request_closes_at.isoformat().replace("+00:00", "Z")
     assert (after["can_request"], after["my_request"]["state"]) == (False, "received")
     assert anonymous["offers"][0]["invitation"]["can_request"] is False
+
+
+@pytest.mark.django_db
+def test_a_request_and_my_requests_cost_a_fixed_number_of_queries(
+    shopper, django_assert_max_num_queries
+):
+    drops = [make_drop() for _ in range(3)]
+    client = client_for(shopper)
+    with django_assert_max_num_queries(10):
+        client.post(f"/api/drops/{drops[0].pk}/requests/", HTTP_USER_AGENT=BROWSER)
+    for drop in drops[1:]:
+        client.post(f"/api/drops/{drop.pk}/requests/", HTTP_USER_AGENT=BROWSER)
+    with django_assert_max_num_queries(4):
+        listed = client.get("/api/me/drop-requests/").json()["results"]
+    assert len(listed) == 3

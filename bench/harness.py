@@ -160,9 +160,9 @@ def gunicorn(env: dict[str, str], *, workers: int = 4, app: str = "config.wsgi")
         deadline = time.monotonic() + 60
         while True:
             try:
-                requests.get(f"{base}/health/?celery=0", timeout=2)
+                requests.get(f"{base}/health/?celery=0", timeout=10)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting (slow under load)
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)

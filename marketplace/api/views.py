@@ -15,10 +15,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api.permissions import IsSeller
+from core.api.throttling import ScopedRateThrottle
 from core.errors import DomainError
 from marketplace import errors, selectors, services
 from marketplace.api import serializers as s

@@ -16,7 +16,10 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
     # belongs to Orders, and the overview's address (a prefix of all) only to itself.
     matches = [url for _label, url in entries if request.path.startswith(url)]
     current = max(matches, key=len, default=None)
+    seller = getattr(request, "seller", None)
     return {
         "dashboard_nav": [(label, url, url == current) for label, url in entries],
-        "seller": getattr(request, "seller", None),
+        "seller": seller,
+        # Buyers who cannot get an offer delivered are sales lost now: say so on every page.
+        "open_incidents": getattr(seller, "open_incidents", 0),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from fulfillment.choices import IncidentStatus
 from fulfillment.models import CoverageReport, Incident, ShippingTemplate
@@ -35,6 +35,18 @@ def seller_incidents(seller: Seller) -> QuerySet[Incident]:
         .exclude(status=IncidentStatus.RESOLVED)
         .select_related("offer__product")
         .order_by("-opened_at", "-pk")
+    )
+
+
+def open_incident_count_expression() -> Subquery:
+    """The open incident count of a seller row, to annotate it in the statement that loads it."""
+    return Subquery(
+        Incident.objects.filter(seller_id=OuterRef("pk"))
+        .exclude(status=IncidentStatus.RESOLVED)
+        .order_by()
+        .values("seller_id")
+        .annotate(count=Count("pk"))
+        .values("count")[:1]
     )
 
 

@@ -113,3 +113,35 @@ def test_anonymous_and_non_sellers_are_kept_out(client, shopper):
     client.force_login(shopper)
     assert client.get(url).status_code == 403
     assert client.post(reverse("dashboard:shippability-coverage-check")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_every_dashboard_page_warns_of_my_open_incidents_only(client, seller, seller_b):
+    opened = at(date(2026, 11, 23))
+    Incident.objects.create(
+        offer=OfferFactory(seller=seller_b),
+        seller=seller_b,
+        reason="out_of_stock",
+        opened_at=opened,
+        last_refusal_at=opened,
+    )
+    client.force_login(seller.owner)
+    assert 'data-testid="incident-banner"' not in client.get(reverse("dashboard:home")).text
+
+    mine = OfferFactory(seller=seller)
+    for reason in ("out_of_stock", "no_warehouse_serves_address"):
+        Incident.objects.create(
+            offer=mine, seller=seller, reason=reason, opened_at=opened, last_refusal_at=opened
+        )
+    Incident.objects.create(
+        offer=mine,
+        seller=seller,
+        reason="country_not_served",
+        status=IncidentStatus.RESOLVED,
+        opened_at=opened,
+        last_refusal_at=opened,
+    )
+    page = client.get(reverse("dashboard:home")).text
+    assert 'data-testid="incident-banner"' in page
+    assert "2 shippability incidents are open" in page
+    assert reverse("dashboard:shippability") in page

@@ -122,7 +122,8 @@ class DeactivationAdmin(admin.ModelAdmin):
     actions = ["withdraw"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None
+        # A deactivation is never edited, only listed and withdrawn; both need the permission.
+        return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Deactivation, form: Any, change: bool) -> None:
         try:

@@ -22,3 +22,19 @@ class IsSeller(BasePermission):
                 seller = None
         request.seller = seller  # type: ignore[attr-defined]
         return seller is not None
+
+
+class IsStaffWithPermission(BasePermission):
+    """Staff who also hold the Django permission the view names in ``staff_permission``. The staff
+    flag only opens the admin's door; acting on a shopper's behalf needs the permission itself."""
+
+    message = "This endpoint needs a staff permission you do not have."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.is_staff
+            and user.has_perm(view.staff_permission)
+        )

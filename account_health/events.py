@@ -1,4 +1,7 @@
-"""Account health reacts to violations, rate metrics and deliveries through the outbox."""
+"""Account health reacts to violations, rate metrics and deliveries through the outbox.
+
+Violation and delivery events come in batches: a stream of them costs a few statements per batch,
+so the score keeps up with thousands of events a second."""
 
 from __future__ import annotations
 
@@ -7,15 +10,14 @@ from core import outbox
 from core.models import OutboxEvent
 from ratings.selectors import seller_rate_metrics
 
-
-@outbox.register("violation.opened")
-def take_points(event: OutboxEvent) -> None:
-    services.apply_violation_event(event.payload["violation_id"], cause="violation_opened")
+_CAUSES = {"violation.opened": "violation_opened", "violation.resolved": "violation_resolved"}
 
 
-@outbox.register("violation.resolved")
-def give_points_back(event: OutboxEvent) -> None:
-    services.apply_violation_event(event.payload["violation_id"], cause="violation_resolved")
+@outbox.register_batch("violation.opened", "violation.resolved")
+def apply_violation_points(events: list[OutboxEvent]) -> None:
+    services.apply_violation_events(
+        [(event.payload["violation_id"], _CAUSES[event.topic]) for event in events]
+    )
 
 
 @outbox.register("ratings.metrics_changed")
@@ -24,6 +26,6 @@ def sync_metric_violations(event: OutboxEvent) -> None:
     services.metric_violations_sync(seller_id, seller_rate_metrics(seller_id))
 
 
-@outbox.register("order.delivered")
-def count_clean_order(event: OutboxEvent) -> None:
-    services.clean_order_delivered(event.payload["seller_id"])
+@outbox.register_batch("order.delivered")
+def count_clean_orders(events: list[OutboxEvent]) -> None:
+    services.clean_orders_delivered([event.payload["seller_id"] for event in events])

@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min
-from django.db.models.functions import Least
+from django.db.models import Min
 
 from account_health import errors
 from account_health.choices import (
@@ -157,16 +156,71 @@ def violation_mark_fixed(
     return violation
 
 
+def _lock_scores(seller_ids: Sequence[int], now: datetime) -> dict[int, HealthScore]:
+    """The score rows of ``seller_ids``, created where missing, locked in one order (no deadlock
+    between two relays whose batches share sellers)."""
+    HealthScore.objects.bulk_create(
+        [
+            HealthScore(seller_id=seller_id, base=START_SCORE, penalty=0, updated_at=now)
+            for seller_id in sorted(set(seller_ids))
+        ],
+        ignore_conflicts=True,
+    )
+    return {
+        score.seller_id: score
+        for score in HealthScore.objects.select_for_update()
+        .filter(seller_id__in=set(seller_ids))
+        .order_by("seller_id")
+    }
+
+
+def _save_scores(scores: Sequence[HealthScore], now: datetime) -> None:
+    for score in scores:
+        score.updated_at = now
+    HealthScore.objects.bulk_update(scores, ["base", "penalty", "clean_orders", "updated_at"])
+
+
 def apply_violation_event(violation_id: int, *, cause: str, now: datetime | None = None) -> None:
-    """Outbox handler body: take or give back a violation's points, once."""
+    """Take or give back one violation's points, once."""
+    apply_violation_events([(violation_id, cause)], now=now)
+
+
+def apply_violation_events(
+    changes: Sequence[tuple[int, str]], *, now: datetime | None = None
+) -> int:
+    """Outbox handler body: take (``violation_opened``) or give back (``violation_resolved``) the
+    points of many violations in a few statements, each once; returns how many were applied.
+
+    The score rows are locked before the ledger is read, so a change already in the ledger is
+    skipped and two relays never apply the same one."""
     now = now or clock.now()
-    violation = Violation.objects.select_related("policy").get(pk=violation_id)
-    delta = -violation.points if cause == "violation_opened" else violation.points
+    violations = {
+        violation.pk: violation
+        for violation in Violation.objects.select_related("policy").filter(
+            pk__in={violation_id for violation_id, _cause in changes}
+        )
+    }
+    wanted = [(vid, cause) for vid, cause in changes if vid in violations]
+    if not wanted:
+        return 0
     with transaction.atomic():
-        score = _score_row(violation.seller_id, now)
-        try:
-            with transaction.atomic():
-                entry = LedgerEntry.objects.create(
+        scores = _lock_scores([violations[vid].seller_id for vid, _cause in wanted], now)
+        done = set(
+            LedgerEntry.objects.filter(violation_id__in={vid for vid, _cause in wanted})
+            .filter(cause__in={cause for _vid, cause in wanted})
+            .values_list("violation_id", "cause")
+        )
+        entries = []
+        for vid, cause in wanted:
+            if (vid, cause) in done:
+                continue
+            done.add((vid, cause))
+            violation = violations[vid]
+            delta = -violation.points if cause == "violation_opened" else violation.points
+            score = scores[violation.seller_id]
+            score.penalty -= delta
+            entries.append(
+                LedgerEntry(
                     seller_id=violation.seller_id,
                     violation=violation,
                     cause=cause,
@@ -174,43 +228,46 @@ def apply_violation_event(violation_id: int, *, cause: str, now: datetime | None
                     f"{violation.affected_orders} order(s)"
                     + (", repeat" if violation.is_repeat else ""),
                     delta=delta,
-                    score_after=0,
+                    score_after=displayed(score),
                     created_at=now,
                 )
-        except IntegrityError:
-            return  # already applied
-        HealthScore.objects.filter(pk=score.pk).update(penalty=F("penalty") - delta, updated_at=now)
-        score.refresh_from_db()
-        entry.score_after = displayed(score)
-        entry.save(update_fields=["score_after"])
+            )
+        if entries:
+            LedgerEntry.objects.bulk_create(entries)
+            _save_scores(list(scores.values()), now)
+    return len(entries)
 
 
 def clean_order_delivered(seller_id: int, *, now: datetime | None = None) -> None:
     """Every 200 orders delivered without a defect earn a few points, up to the maximum."""
+    clean_orders_delivered([seller_id], now=now)
+
+
+def clean_orders_delivered(seller_ids: Sequence[int], *, now: datetime | None = None) -> None:
+    """Count delivered orders (one seller id per order); each full ``CLEAN_ORDERS_PER_REWARD``
+    earns ``CLEAN_REWARD_POINTS``, up to the maximum, written to the ledger."""
     now = now or clock.now()
     with transaction.atomic():
-        score = _score_row(seller_id, now)
-        score.clean_orders += 1
-        if score.clean_orders % CLEAN_ORDERS_PER_REWARD == 0 and score.base < MAX_SCORE:
-            reward = min(CLEAN_REWARD_POINTS, MAX_SCORE - score.base)
-            HealthScore.objects.filter(pk=score.pk).update(
-                base=Least(F("base") + reward, MAX_SCORE),
-                clean_orders=score.clean_orders,
-                updated_at=now,
-            )
-            score.refresh_from_db()
-            LedgerEntry.objects.create(
-                seller_id=seller_id,
-                cause="clean_selling",
-                rule=f"{CLEAN_ORDERS_PER_REWARD} orders delivered without a defect",
-                delta=reward,
-                score_after=displayed(score),
-                created_at=now,
-            )
-        else:
-            HealthScore.objects.filter(pk=score.pk).update(
-                clean_orders=score.clean_orders, updated_at=now
-            )
+        scores = _lock_scores(seller_ids, now)
+        rewards = []
+        for seller_id in seller_ids:
+            score = scores[seller_id]
+            score.clean_orders += 1
+            if score.clean_orders % CLEAN_ORDERS_PER_REWARD == 0 and score.base < MAX_SCORE:
+                reward = min(CLEAN_REWARD_POINTS, MAX_SCORE - score.base)
+                score.base += reward
+                rewards.append(
+                    LedgerEntry(
+                        seller_id=seller_id,
+                        cause="clean_selling",
+                        rule=f"{CLEAN_ORDERS_PER_REWARD} orders delivered without a defect",
+                        delta=reward,
+                        score_after=displayed(score),
+                        created_at=now,
+                    )
+                )
+        _save_scores(list(scores.values()), now)
+        LedgerEntry.objects.bulk_create(rewards)
 
 
 def metric_violations_sync(seller_id: int, metrics: Any, *, now: datetime | None = None) -> None:

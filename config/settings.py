@@ -248,6 +248,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # After a commit that wrote events, wake the relay at once (beat also runs it every few seconds).
 # Tests run the relay themselves, so that what a handler did is asserted deterministically.
 OUTBOX_WAKE_RELAY = env.bool("OUTBOX_WAKE_RELAY", default=not TESTING)
+# Events of batch topics handed to their handlers per transaction (see core.outbox.register_batch).
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Beat entries in code; django-celery-beat syncs them to the database, where staff can pause them.

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from account_health import errors, selectors, services
+from account_health.constants import (
+    CLEAN_ORDERS_PER_REWARD,
+    CLEAN_REWARD_POINTS,
+    MAX_SCORE,
+    START_SCORE,
+)
 from account_health.models import Deactivation, HealthScore, LedgerEntry, Violation
 from checkout import services as checkout
 from core import outbox
@@ -283,3 +291,60 @@ def test_health_api_and_dashboard_are_scoped(client, seller, seller_b):
     assert page.status_code == 200
     assert [v.facts for v in page.context["fix_first"]] == ["theirs"]
     assert page.context["score"] == 180
+
+
+@pytest.mark.django_db
+def test_clean_selling_earns_points_slowly_up_to_the_maximum(seller):
+    with transaction.atomic():
+        for _ in range(2 * CLEAN_ORDERS_PER_REWARD + 7):
+            outbox.emit("order.delivered", {"seller_id": seller.pk, "order_id": 0})
+    outbox.relay()
+    assert score_of(seller) == START_SCORE + 2 * CLEAN_REWARD_POINTS
+    assert list(
+        LedgerEntry.objects.filter(cause="clean_selling").values_list("delta", "score_after")
+    ) == [(CLEAN_REWARD_POINTS, 205), (CLEAN_REWARD_POINTS, 210)]
+
+    HealthScore.objects.filter(seller_id=seller.pk).update(base=MAX_SCORE - 2, clean_orders=199)
+    services.clean_orders_delivered([seller.pk])
+    assert score_of(seller) == MAX_SCORE  # capped: 2 points, not 5
+    assert LedgerEntry.objects.filter(cause="clean_selling").last().delta == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_relays_apply_each_violation_once(seller, seller_b):
+    sellers = [seller, seller_b]
+    with transaction.atomic():
+        violations = [
+            services.violation_open(
+                sellers[i % 2], policy_code="listing_accuracy", facts=str(i), now=timezone.now()
+            )
+            for i in range(300)
+        ]
+    barrier = threading.Barrier(4)
+
+    def relay() -> None:
+        barrier.wait()
+        try:
+            outbox.relay()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=relay) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert LedgerEntry.objects.filter(cause="violation_opened").count() == 300
+    for one in sellers:
+        taken = sum(v.points for v in violations if v.seller_id == one.pk)
+        assert HealthScore.objects.get(seller_id=one.pk).penalty == taken
+        ledger = list(
+            LedgerEntry.objects.filter(seller_id=one.pk)
+            .order_by("pk")
+            .values_list("delta", "score_after")
+        )
+        running = START_SCORE
+        for delta, score_after in ledger:  # the running score in the ledger has no gaps
+            running += delta
+            assert score_after == max(0, running)

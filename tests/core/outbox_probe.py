@@ -18,3 +18,27 @@ def record_probe(event: OutboxEvent) -> None:
     delay = event.payload.get("sleep", 0)
     if delay:
         time.sleep(delay)
+
+
+BATCH_TOPIC = "test.probe_batch"
+BATCH_FAILING_TOPIC = "test.probe_batch_failing"
+batch_calls: list[int] = []
+
+
+@outbox.register_batch(BATCH_TOPIC, BATCH_FAILING_TOPIC)
+def record_probe_batch(events: list[OutboxEvent]) -> None:
+    batch_calls.append(len(events))
+    for event in events:
+        if event.payload.get("explode"):
+            raise ValueError(f"bad event {event.id}")
+    OutgoingEmail.objects.bulk_create(
+        [
+            OutgoingEmail(
+                to="probe@example.test", subject=f"batch {event.id}", body="", template="probe"
+            )
+            for event in events
+        ]
+    )
+    delay = max((event.payload.get("sleep", 0) for event in events), default=0)
+    if delay:
+        time.sleep(delay)

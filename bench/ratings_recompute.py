@@ -245,26 +245,46 @@ def _drain() -> int:
         handled += done
 
 
+def _account_health_told() -> None:
+    """Account health's handling of the metrics-changed events (one transaction each, its own
+    benchmark's subject) is left out of these timings: the events are marked handled."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_outboxevent SET processed_at = now()"
+            " WHERE topic = 'ratings.metrics_changed' AND processed_at IS NULL"
+        )
+
+
+def _ignore(events: list) -> None:
+    del events
+
+
 def _incremental(events: int, now) -> Result:
+    from core import outbox
     from ratings import services
     from ratings.models import DirtyOrder
 
+    _account_health_told()
     distinct = events // 4
-    # Baseline: the relay alone, over the same kind of events with no handler.
+    # Baseline: the relay alone, handing the same kind of events to a batch handler that does
+    # nothing.
+    outbox.register_batch("bench.nothing")(_ignore)
     _stream_events(events, distinct, ("bench.nothing",), change=False)
     _, relay_alone = _timed(_drain)
     _stream_events(events, distinct, RATINGS_ONLY_TOPICS, change=True)
     _, relayed = _timed(_drain)
     dirty = DirtyOrder.objects.count()
     _, refreshed = _timed(lambda: services.refresh_dirty(now=now))
-    _drain()  # account health hears of the metrics that changed
+    _account_health_told()
     incremental = _snapshot()
     services.full_recompute(now=now)
     return Result(
         title=f"ratings incremental: {events} order events on {distinct} orders, coalesced into"
         f" {dirty} dirty orders",
         candidate=Measure("events relayed, marked and refreshed", events, relayed + refreshed),
-        baseline=Measure("events relayed to no handler", events, relay_alone),
+        baseline=Measure("events relayed to a do-nothing handler", events, relay_alone),
         unit="events/s",
         notes=[
             f"relay with ratings' handler: {relayed:.2f} s; refresh of {dirty} orders and their"

@@ -7,7 +7,6 @@ exactly what the incremental path gave.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -17,7 +16,6 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 
 from core import clock
-from core.models import OutboxEvent
 from marketplace.models import BuyerMessage, Chargeback, GuaranteeClaim, Order, Refund, Seller
 from ratings import sql
 from ratings.constants import (
@@ -27,15 +25,11 @@ from ratings.constants import (
     WEIGHTING_VERSION,
     WINDOW,
 )
-from ratings.models import OrderScore, SellerRating
+from ratings.models import OrderScore
 from ratings.scoring import OrderFacts, band_for
 from ratings.selectors import rate_metrics_for
 
 logger = logging.getLogger(__name__)
-
-
-def order_mark_dirty(order_id: int, seller_id: int) -> None:
-    orders_mark_dirty([(order_id, seller_id)])
 
 
 def orders_mark_dirty(orders: Sequence[tuple[int, int]]) -> None:
@@ -103,61 +97,23 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
     if not averages:
         return 0
     metrics = rate_metrics_for(now, ids)
-    previous = dict(
-        SellerRating.objects.filter(**({} if ids is None else {"seller_id__in": ids})).values_list(
-            "seller_id", "metrics"
-        )
-    )
     rows = []
     for seller_id, average, scored, mature in averages:
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None
         score = round(average, 2) if is_rated else None
         rows.append(
-            (
-                seller_id,
-                score,
-                band_for(score) if is_rated else "",
-                scored,
-                mature,
-                json.dumps(metrics[seller_id].as_json()),
-            )
+            {
+                "seller_id": seller_id,
+                "score": score,
+                "band": band_for(score) if is_rated else "",
+                "scored_orders": scored,
+                "mature_orders": mature,
+                "metrics": metrics[seller_id].as_json(),
+            }
         )
-    with connection.cursor() as cursor:
-        columns = list(zip(*rows, strict=True))
-        cursor.execute(
-            "INSERT INTO ratings_sellerrating (seller_id, score, band, scored_orders,"
-            " mature_orders, metrics, weighting_version, computed_at)"
-            " SELECT r.*, %s, %s FROM unnest(%s::bigint[], %s::float8[], %s::varchar[],"
-            " %s::int[], %s::int[], %s::jsonb[]) AS r"
-            " ON CONFLICT (seller_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band,"
-            " scored_orders = EXCLUDED.scored_orders, mature_orders = EXCLUDED.mature_orders,"
-            " metrics = EXCLUDED.metrics, weighting_version = EXCLUDED.weighting_version,"
-            " computed_at = EXCLUDED.computed_at",
-            [WEIGHTING_VERSION, now, *map(list, columns)],
-        )
-        cursor.execute(
-            "INSERT INTO ratings_ratinghistory (seller_id, day, score, band)"
-            " SELECT r.seller_id, %s, r.score, r.band"
-            " FROM unnest(%s::bigint[], %s::float8[], %s::varchar[]) AS r(seller_id, score, band)"
-            " ON CONFLICT (seller_id, day) DO UPDATE SET score = EXCLUDED.score,"
-            " band = EXCLUDED.band",
-            [now.date(), list(columns[0]), list(columns[1]), list(columns[2])],
-        )
-    changed = [
-        seller_id
-        for seller_id, *_rest, metrics_json in rows
-        if previous.get(seller_id) != json.loads(metrics_json)
-    ]
-    if changed:
-        OutboxEvent.objects.bulk_create(
-            OutboxEvent(
-                topic="ratings.metrics_changed",
-                payload={"seller_id": seller_id, "computed_at": now.isoformat()},
-            )
-            for seller_id in changed
-        )
-        if settings.OUTBOX_WAKE_RELAY:
-            transaction.on_commit(_wake_relay)
+    changed = sql.seller_ratings_store(now, rows, version=WEIGHTING_VERSION)
+    if changed and settings.OUTBOX_WAKE_RELAY:
+        transaction.on_commit(_wake_relay)
     return len(rows)
 
 

@@ -1,27 +1,41 @@
-"""Ratings: the nightly full recompute against a plain SQL count(*) ... GROUP BY seller over the same
-window, and the incremental path's throughput with a stream of order events (coalesced per order).
+"""Ratings on 1,000,000 orders of 10,000 sellers (flags for smaller runs).
 
-The issue asks for 1,000,000 orders of 10,000 sellers; the size is a flag because the Python scoring
-of every order makes the full size take many minutes on a 2-core machine. Orders are generated with
-set-based SQL (generate_series) straight into the tables."""
+1. The full recompute (every order scored in SQL, every seller aggregated) against a plain SQL
+   ``count(*) ... GROUP BY seller`` over the same window: the first build into empty tables, and
+   the nightly run over a stored year, where few scores change.
+2. Incremental throughput: a stream of order events already in the outbox, relayed to ratings
+   (coalesced per order) and refreshed, against the relay handling the same events with no handler.
+3. Freshness: a producer commits order changes with their events at a bounded rate while a Celery
+   worker (relay and ratings refresh, as deployed) runs in its own process; the time from each
+   commit to the rating that shows it.
+
+Gates: sampled SQL scores equal the Python reference; the incremental result equals a full
+recompute at the same moment; every freshness event becomes visible.
+Orders are generated with set-based SQL (generate_series) in the order they were placed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import statistics
+import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database
+from bench.harness import ROOT, Measure, Result, child_env, fresh_database
+
+DATABASE = "bench_ratings_h_ratings"
+RATINGS_ONLY_TOPICS = ("order.shipped", "message.sent", "feedback.left", "refund.issued")
 
 
 def _generate(orders: int, sellers: int) -> None:
-    import django
-
-    django.setup()
     from django.core.management import call_command
     from django.db import connection
 
@@ -34,15 +48,17 @@ def _generate(orders: int, sellers: int) -> None:
             [sellers + 1],
         )
         cursor.execute(
-            "INSERT INTO marketplace_seller (created_at, updated_at, owner_id, display_name, status, country)"
-            " SELECT now(), now(), id, 'S' || id, 'active', 'DE' FROM marketplace_user"
+            "INSERT INTO marketplace_seller (created_at, updated_at, owner_id, display_name, status,"
+            " country) SELECT now(), now(), id, 'S' || id, 'active', 'DE' FROM marketplace_user"
             " WHERE email <> 'u1@bench.test'"
         )
         cursor.execute("SELECT min(id) FROM marketplace_user")
         buyer = cursor.fetchone()[0]
-        cursor.execute("SELECT min(id), max(id) FROM marketplace_seller")
-        low, high = cursor.fetchone()
-        # Orders over the last 400 days; 10 % shipped late, 2 % cancelled by the seller.
+        cursor.execute("SELECT min(id) FROM marketplace_seller")
+        low = cursor.fetchone()[0]
+        # 400 days of orders, oldest first; the last day's still to ship, the last five days' in
+        # transit; 1 % cancelled by the seller, 1 % by the buyer, 5 % shipped late, 2.5 % delivered
+        # late, 4 % without valid tracking.
         cursor.execute(
             "INSERT INTO marketplace_order (created_at, updated_at, buyer_id, seller_id,"
             " checkout_reference, status, currency, subtotal, discount_total, total, ship_name,"
@@ -50,106 +66,375 @@ def _generate(orders: int, sellers: int) -> None:
             " fulfilment_channel, placed_at, ship_by, promised_delivery_earliest,"
             " promised_delivery_latest, shipped_at, carrier, tracking_number, has_valid_tracking,"
             " delivered_at, cancelled_at, cancelled_by, cancel_reason)"
-            " SELECT now(), now(), %s, %s + (g %% (%s - %s + 1)), gen_random_uuid(),"
-            "  CASE WHEN g %% 50 = 0 THEN 'cancelled' ELSE 'delivered' END, 'EUR', 20, 0, 20, 'N', 'x', '',"
-            "  'B', '', '10115', 'DE', 'seller', p, (p + interval '2 days')::date,"
-            "  (p + interval '3 days')::date, (p + interval '5 days')::date,"
-            "  CASE WHEN g %% 50 = 0 THEN NULL WHEN g %% 10 = 0 THEN p + interval '3 days' ELSE p + interval '1 day' END,"
-            "  'dhl', '00340434161234567890', true,"
-            "  CASE WHEN g %% 50 = 0 THEN NULL ELSE p + interval '2 days' END,"
-            "  CASE WHEN g %% 50 = 0 THEN p + interval '1 hour' END,"
-            "  CASE WHEN g %% 50 = 0 THEN 'seller' ELSE '' END, ''"
-            " FROM (SELECT g, now() - (g %% 400) * interval '1 day' - (g %% 997) * interval '1 minute' AS p"
-            "       FROM generate_series(1, %s) g) AS series",
-            [buyer, low, high, low, orders],
+            " SELECT p, p, %(buyer)s, %(low)s + (g * 7919) %% %(sellers)s, gen_random_uuid(),"
+            "  CASE WHEN g %% 100 < 2 THEN 'cancelled' WHEN p > now() - interval '1 day' THEN 'placed'"
+            "   WHEN p > now() - interval '5 days' THEN 'shipped' ELSE 'delivered' END,"
+            "  'EUR', 20, 0, 20, 'N', 'x', '', 'B', '', '10115', 'DE', 'seller', p,"
+            "  (p + interval '2 days')::date, (p + interval '3 days')::date,"
+            "  (p + interval '5 days')::date,"
+            "  CASE WHEN g %% 100 < 2 OR p > now() - interval '1 day' THEN NULL"
+            "   WHEN g %% 20 = 3 THEN p + interval '3 days' ELSE p + interval '1 day' END,"
+            "  'dhl', '00340434161234567890', g %% 25 <> 5,"
+            "  CASE WHEN g %% 100 < 2 OR p > now() - interval '5 days' THEN NULL"
+            "   WHEN g %% 40 = 7 THEN p + interval '7 days'"
+            "   ELSE p + interval '2 days' + (g %% 3) * interval '1 day' END,"
+            "  CASE WHEN g %% 100 < 2 THEN p + interval '1 hour' END,"
+            "  CASE WHEN g %% 100 = 0 THEN 'seller' WHEN g %% 100 = 1 THEN 'buyer' ELSE '' END, ''"
+            " FROM (SELECT g, now() - interval '400 days' + g * (interval '400 days' / %(orders)s)"
+            "       AS p FROM generate_series(1, %(orders)s) g) AS series",
+            {"buyer": buyer, "low": low, "sellers": sellers, "orders": orders},
         )
-        cursor.execute("ANALYZE")
+        for statement in (
+            "INSERT INTO marketplace_guaranteeclaim (order_id, reason, status, filed_at)"
+            " SELECT id, 'x', 'open', placed_at + interval '10 days' FROM marketplace_order"
+            " WHERE id %% 200 = 0",
+            "INSERT INTO marketplace_chargeback (order_id, amount, currency, is_seller_fault,"
+            " filed_at) SELECT id, 20, 'EUR', id %% 600 = 1, placed_at + interval '20 days'"
+            " FROM marketplace_order WHERE id %% 300 = 1",
+            "INSERT INTO marketplace_feedback (order_id, rating, comment, left_at)"
+            " SELECT id, 1 + (id / 10) %% 5, '', placed_at + interval '6 days'"
+            " FROM marketplace_order WHERE id %% 10 = 2",
+            "INSERT INTO marketplace_buyermessage (order_id, body, sent_at, reply_body, replied_at)"
+            " SELECT id, '?', placed_at + interval '2 hours', '',"
+            "  CASE WHEN id %% 60 = 4 THEN placed_at + interval '30 hours'"
+            "   ELSE placed_at + interval '3 hours' END"
+            " FROM marketplace_order WHERE id %% 20 = 4",
+            "INSERT INTO marketplace_refund (order_id, kind, amount, currency, reason, issued_at)"
+            " SELECT id, 'refund', 5, 'EUR', '', placed_at + interval '8 days'"
+            " FROM marketplace_order WHERE id %% 50 = 9",
+        ):
+            cursor.execute(statement, [])
+        cursor.execute("VACUUM ANALYZE")
 
 
-def run(orders: int, sellers: int, events: int) -> list[Result]:
-    database_url = fresh_database("bench_ratings")
-    env = child_env(database_url)
-    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE"):
-        os.environ[key] = env[key]
+def _timed(func):
     started = time.perf_counter()
-    _generate(orders, sellers)
-    generated = time.perf_counter() - started
+    value = func()
+    return value, time.perf_counter() - started
+
+
+def _baseline(now) -> float:
+    """The plain count, best of three (its first run warms the cache for everyone)."""
     from django.db import connection
+
+    from ratings.constants import WINDOW
+
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seller_id, count(*) FROM marketplace_order WHERE placed_at > %s"
+                " GROUP BY seller_id",
+                [now - WINDOW],
+            )
+            return len(cursor.fetchall())
+
+    return min(_timed(count)[1] for _ in range(3))
+
+
+def _snapshot() -> tuple[list, list]:
+    from ratings.models import OrderScore, SellerRating
+
+    return (
+        sorted(
+            SellerRating.objects.values_list(
+                "seller_id", "score", "band", "scored_orders", "mature_orders", "metrics"
+            )
+        ),
+        sorted(
+            OrderScore.objects.values_list(
+                "order_id", "score", "counted_problem", "is_perfect", "is_mature", "fired", "bonus"
+            )
+        ),
+    )
+
+
+def _python_agrees(now, sample: int) -> bool:
+    from ratings import services
+    from ratings.models import OrderScore
+    from ratings.scoring import score_order
+
+    ids = list(OrderScore.objects.order_by("?").values_list("order_id", flat=True)[:sample])
+    stored = {row.order_id: row for row in OrderScore.objects.filter(order_id__in=ids)}
+    for order, facts in services.facts_for(ids):
+        expected = score_order(facts, now)
+        row = stored[order.pk]
+        if (row.score, row.counted_problem, row.is_perfect, row.is_mature) != (
+            expected.score,
+            expected.counted_problem,
+            expected.is_perfect,
+            expected.is_mature,
+        ):
+            return False
+    return len(ids) == sample
+
+
+def _full_recompute(orders: int, sellers: int, generated: float) -> tuple[Result, object]:
     from django.utils import timezone
 
     from ratings import services
-    from ratings.constants import WINDOW
-    from ratings.models import DirtyOrder, OrderScore, SellerRating
+    from ratings.models import SellerRating
 
     now = timezone.now()
-    started = time.perf_counter()
+    baseline = _baseline(now)
+    scored, first = _timed(lambda: services.full_recompute(now=now))
+    nightly_now = now + timedelta(hours=1)
+    _, nightly = _timed(lambda: services.full_recompute(now=nightly_now))
+    baseline_after = _baseline(nightly_now)
+    baseline = min(baseline, baseline_after)
+    result = Result(
+        title=f"ratings full recompute: {orders} orders of {sellers} sellers (generated in"
+        f" {generated:.0f} s)",
+        candidate=Measure("nightly recompute over a stored year", scored, nightly),
+        baseline=Measure("plain SQL count(*) GROUP BY seller", scored, baseline),
+        unit="orders/s",
+        target_ratio=0.5,
+        notes=[
+            f"orders in the window: {scored}; first build into empty tables: {first:.2f} s"
+            f" ({scored / first:,.0f} orders/s, ratio {baseline / first:.3f});"
+            f" nightly: {nightly:.2f} s; count: {baseline:.3f} s",
+        ],
+        gates={
+            "every seller rated or marked not yet rated": SellerRating.objects.count() == sellers,
+            "2,000 sampled SQL scores equal the Python scorer": _python_agrees(nightly_now, 2000),
+        },
+    )
+    return result, nightly_now
+
+
+def _stream_events(count: int, distinct: int, topics: tuple[str, ...], *, change: bool) -> None:
+    """``count`` events on ``distinct`` recent orders, each order's state changed first when
+    ``change`` (a feedback of 1 to 5 stars)."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT seller_id, count(*) FROM marketplace_order WHERE placed_at > %s GROUP BY seller_id",
-            [now - WINDOW],
+            "SELECT o.id, o.seller_id FROM marketplace_order o WHERE o.status = 'delivered'"
+            " AND o.placed_at > now() - interval '50 days'"
+            " AND NOT EXISTS (SELECT 1 FROM marketplace_feedback f WHERE f.order_id = o.id)"
+            " ORDER BY random() LIMIT %s",
+            [distinct],
         )
-        groups = len(cursor.fetchall())
-    baseline = Measure("plain SQL count(*) GROUP BY seller", orders, time.perf_counter() - started)
+        targets = cursor.fetchall()
+        ids = [order_id for order_id, _ in targets]
+        if change:
+            cursor.execute(
+                "INSERT INTO marketplace_feedback (order_id, rating, comment, left_at)"
+                " SELECT id, 1 + id %% 5, '', now() FROM unnest(%s::bigint[]) AS t(id)",
+                [ids],
+            )
+        cursor.execute(
+            "INSERT INTO core_outboxevent (id, topic, payload, created_at, attempts, last_error)"
+            " SELECT gen_random_uuid(), (%s::text[])[1 + g %% %s],"
+            "  jsonb_build_object('order_id', t.id, 'seller_id', t.seller_id),"
+            "  clock_timestamp(), 0, ''"
+            " FROM generate_series(0, %s - 1) g"
+            " JOIN unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS t(id, seller_id, n)"
+            "  ON t.n = 1 + g %% %s",
+            [list(topics), len(topics), count, ids, [s for _, s in targets], len(ids)],
+        )
 
-    started = time.perf_counter()
-    recomputed = services.full_recompute(now=now)
-    candidate = Measure(
-        "full recompute (every order scored, every seller)", orders, time.perf_counter() - started
-    )
-    incremental_before = sorted(
-        SellerRating.objects.values_list("seller_id", "score", "mature_orders")
-    )
 
-    from ratings.models import OrderScore as Scores
+def _drain() -> int:
+    from core import outbox
 
-    order_ids = list(
-        Scores.objects.order_by("-placed_at").values_list("order_id", "seller_id")[:events]
-    )
-    started = time.perf_counter()
-    for index in range(events):  # several events per order: coalescing keeps one dirty row each
-        order_id, seller_id = order_ids[index % max(1, len(order_ids) // 3)]
-        services.order_mark_dirty(order_id, seller_id)
-    marked = time.perf_counter() - started
+    handled = 0
+    while True:
+        done = outbox.relay()
+        if done == 0:
+            return handled
+        handled += done
+
+
+def _account_health_told() -> None:
+    """Account health's handling of the metrics-changed events (one transaction each, its own
+    benchmark's subject) is left out of these timings: the events are marked handled."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_outboxevent SET processed_at = now()"
+            " WHERE topic = 'ratings.metrics_changed' AND processed_at IS NULL"
+        )
+
+
+def _ignore(events: list) -> None:
+    del events
+
+
+def _incremental(events: int, now) -> Result:
+    from core import outbox
+    from ratings import services
+    from ratings.models import DirtyOrder
+
+    _account_health_told()
+    distinct = events // 4
+    # Baseline: the relay alone, handing the same kind of events to a batch handler that does
+    # nothing.
+    outbox.register_batch("bench.nothing")(_ignore)
+    _stream_events(events, distinct, ("bench.nothing",), change=False)
+    _, relay_alone = _timed(_drain)
+    _stream_events(events, distinct, RATINGS_ONLY_TOPICS, change=True)
+    _, relayed = _timed(_drain)
     dirty = DirtyOrder.objects.count()
-    started = time.perf_counter()
-    services.refresh_dirty(now=now)
-    refreshed = time.perf_counter() - started
-    after = sorted(SellerRating.objects.values_list("seller_id", "score", "mature_orders"))
-    return [
-        Result(
-            title=f"ratings full recompute: {orders} orders of {sellers} sellers (generated in {generated:.1f} s)",
-            candidate=candidate,
-            baseline=baseline,
-            unit="orders/s",
-            target_ratio=0.5,
-            notes=[
-                f"orders scored: {recomputed}; sellers with orders in the window: {groups}",
-                f"order scores stored: {OrderScore.objects.count()}",
-            ],
-            gates={
-                "every seller rated or marked not yet rated": SellerRating.objects.count()
-                == sellers
-            },
-        ),
-        Result(
-            title=f"ratings incremental: {events} order events, coalesced into {dirty} dirty orders",
-            candidate=Measure("events handled (including the refresh)", events, marked + refreshed),
-            baseline=Measure("events marked dirty (upsert only)", events, marked),
-            unit="events/s",
-            notes=[f"refresh of {dirty} orders and their sellers: {refreshed:.2f} s"],
-            gates={"incremental refresh equals the full recompute": after == incremental_before},
-        ),
-    ]
+    _, refreshed = _timed(lambda: services.refresh_dirty(now=now))
+    _account_health_told()
+    incremental = _snapshot()
+    services.full_recompute(now=now)
+    return Result(
+        title=f"ratings incremental: {events} order events on {distinct} orders, coalesced into"
+        f" {dirty} dirty orders",
+        candidate=Measure("events relayed, marked and refreshed", events, relayed + refreshed),
+        baseline=Measure("events relayed to a do-nothing handler", events, relay_alone),
+        unit="events/s",
+        notes=[
+            f"relay with ratings' handler: {relayed:.2f} s; refresh of {dirty} orders and their"
+            f" sellers: {refreshed:.2f} s; target >= 10,000 events/s:"
+            f" {events / (relayed + refreshed):,.0f}",
+        ],
+        gates={
+            "incremental equals a full recompute at the same moment": incremental == _snapshot()
+        },
+    )
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--queues",
+            "outbox,scores",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env={**env, "OUTBOX_WAKE_RELAY": "1"},
+        start_new_session=True,
+    )
+
+
+def _freshness(rate: float, seconds: float, env: dict[str, str]) -> Result:
+    from django.core.cache import cache
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from core import outbox
+    from marketplace.models import GuaranteeClaim
+
+    cache.clear()  # this benchmark's own Redis database: no stale refresh flag or task
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT o.id, o.seller_id FROM marketplace_order o WHERE o.status = 'delivered'"
+            " AND o.placed_at > now() - interval '50 days'"
+            " AND NOT EXISTS (SELECT 1 FROM marketplace_guaranteeclaim c WHERE c.order_id = o.id)"
+            " ORDER BY random() LIMIT %s",
+            [int(rate * seconds)],
+        )
+        targets = cursor.fetchall()
+    worker = _worker(env)
+    committed: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        from django.db import connection as own
+
+        while not stop.is_set():
+            waiting = [order for order in committed if order not in seen]
+            if waiting:
+                with own.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT order_id FROM ratings_orderscore WHERE order_id = ANY(%s)"
+                        " AND counted_problem = 'a_to_z_claim'",
+                        [waiting],
+                    )
+                    at = time.monotonic()
+                    for (order_id,) in cursor.fetchall():
+                        seen[order_id] = at
+            time.sleep(0.02)
+        own.close()
+
+    try:
+        time.sleep(3)  # the worker connects to the broker
+        poller = threading.Thread(target=poll)
+        poller.start()
+        started = time.monotonic()
+        for index, (order_id, seller_id) in enumerate(targets):
+            due = started + index / rate
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
+            with transaction.atomic():
+                GuaranteeClaim.objects.create(
+                    order_id=order_id, reason="bench", filed_at=timezone.now()
+                )
+                outbox.emit("claim.filed", {"order_id": order_id, "seller_id": seller_id})
+            committed[order_id] = time.monotonic()
+        produced = time.monotonic() - started
+        deadline = time.monotonic() + 30
+        while len(seen) < len(committed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    poller.join()
+    latencies = sorted(seen[order] - committed[order] for order in seen)
+    p50 = statistics.median(latencies) if latencies else float("inf")
+    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else float("inf")
+    return Result(
+        title=f"ratings freshness: {len(committed)} claims at {rate:.0f}/s, Celery worker"
+        " (relay + refresh, concurrency 2) in its own process",
+        candidate=Measure("claims committed", len(committed), produced),
+        baseline=Measure("claims visible in the rating", len(seen), produced),
+        unit="events/s",
+        notes=[
+            f"commit -> visible rating: p50 {p50:.2f} s, p99 {p99:.2f} s, max"
+            f" {latencies[-1] if latencies else float('inf'):.2f} s (target p99 <= 5 s)"
+        ],
+        gates={
+            "every claim became visible": len(seen) == len(committed),
+            "p99 commit -> visible rating <= 5 s": p99 <= 5.0,
+        },
+    )
+
+
+def run(orders: int, sellers: int, events: int, rate: float, seconds: float) -> list[Result]:
+    database_url = fresh_database(DATABASE)
+    env = child_env(database_url)
+    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE"):
+        os.environ[key] = env[key]
+    os.environ["OUTBOX_WAKE_RELAY"] = "1"
+    import django
+
+    django.setup()
+    random.seed(6)
+    _, generated = _timed(lambda: _generate(orders, sellers))
+    full, now = _full_recompute(orders, sellers, generated)
+    full.report()
+    incremental = _incremental(events, now)
+    incremental.report()
+    fresh = _freshness(rate, seconds, env)
+    fresh.report()
+    return [full, incremental, fresh]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--sellers", type=int, default=1_000)
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--sellers", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--rate", type=float, default=100.0, help="freshness events per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    passed = [result.report() for result in run(args.orders, args.sellers, args.events)]
-    return 0 if all(passed) else 1
+    results = run(args.orders, args.sellers, args.events, args.rate, args.seconds)
+    return 0 if all(all(result.gates.values()) for result in results) else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Every number of the Order Quality Score and the seller rating, with where it comes from."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 # --- Order Quality Score (100-point scale) -------------------------------------------------------
 NO_PROBLEM = 100  # the programme's "+1" per good order, on a 100-point scale
@@ -19,6 +19,24 @@ PROBLEM_SCORES: dict[str, int] = {
     "no_reply_24h": -50,  # a buyer message left without answer for a day
     "late_shipment": 0,  # fixed by the programme: shipped after the ship-by date
 }
+# The order in which a trace lists the problems that fired; bit i of OrderScore.fired is
+# FIRED_ORDER[i].
+FIRED_ORDER: tuple[str, ...] = (
+    "a_to_z_claim",
+    "chargeback_seller_fault",
+    "negative_feedback",
+    "cancelled_by_seller",
+    "delivered_late",
+    "no_reply_24h",
+    "late_shipment",
+)
+# The perfect-order conditions; bit i of OrderScore.bonus is set when BONUS_CONDITIONS[i] is met.
+BONUS_CONDITIONS: tuple[str, ...] = (
+    "delivered_within_3_business_days",
+    "valid_tracking",
+    "delivered_by_promised_date",
+    "no_refund_or_concession",
+)
 NEGATIVE_FEEDBACK_MAX_STARS = 2
 REPLY_WITHIN = timedelta(hours=24)
 # An order's score is final once the customer can no longer change it: 30 days after delivery the
@@ -52,5 +70,12 @@ TARGETS: dict[str, tuple[str, float]] = {
     "valid_tracking_rate": (">=", 0.95),
 }
 
-REFRESH_BATCH_SIZE = 1000  # dirty orders rescored per transaction
-FULL_RECOMPUTE_BATCH_SIZE = 2000
+REFRESH_BATCH_SIZE = 20_000  # dirty orders rescored per set-based statement
+# The full recompute scores the window in slices of time (orders are stored roughly in the order
+# they were placed, so a slice reads neighbouring pages), which lets the command show progress.
+FULL_RECOMPUTE_SLICES = 12
+# The business-day calendar table the SQL scorer joins: filled from core.clock on first use, from
+# this day to CALENDAR_AHEAD past today. A date outside it stops the scoring with an error rather
+# than be scored against a calendar that does not know it.
+CALENDAR_FIRST_DAY = date(2000, 1, 1)
+CALENDAR_AHEAD = timedelta(days=3 * 366)

@@ -1,4 +1,6 @@
-"""Order events reach ratings here: each marks its order dirty; a refresh task coalesces them."""
+"""Order events reach ratings here, a batch at a time: the batch marks its orders dirty in one
+statement (an order seen many times leaves one row) and a refresh task, scheduled at most once a
+second, rescores them."""
 
 from __future__ import annotations
 
@@ -38,10 +40,9 @@ def _schedule_refresh() -> None:
         logger.warning("ratings refresh not scheduled; beat will run it", exc_info=True)
 
 
-def on_order_event(event: OutboxEvent) -> None:
-    services.order_mark_dirty(event.payload["order_id"], event.payload["seller_id"])
+@outbox.register_batch(*ORDER_TOPICS)
+def on_order_events(events: list[OutboxEvent]) -> None:
+    services.orders_mark_dirty(
+        [(event.payload["order_id"], event.payload["seller_id"]) for event in events]
+    )
     transaction.on_commit(_schedule_refresh)
-
-
-for _topic in ORDER_TOPICS:
-    outbox.register(_topic)(on_order_event)

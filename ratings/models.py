@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +21,12 @@ class OrderScore(models.Model):
     counted_problem = models.CharField(max_length=40, blank=True)
     is_perfect = models.BooleanField(default=False)
     is_mature = models.BooleanField(default=False)
-    trace = models.JSONField(default=dict)
+    # The trace as two bit masks (a million orders' traces as JSON would cost more to write than to
+    # score): the problems that fired, by FIRED_ORDER, and the bonus conditions met, by
+    # BONUS_CONDITIONS. ``trace`` renders them.
+    fired = models.PositiveSmallIntegerField(default=0)
+    bonus = models.PositiveSmallIntegerField(default=0)
+    # When the score last changed: the recompute leaves unchanged rows alone.
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -27,6 +34,22 @@ class OrderScore(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.score}"
+
+    @property
+    def trace(self) -> dict[str, Any]:
+        """Which problems fired, which one counted, the bonus and its conditions (reads the order
+        for the dates it quotes: select_related("order") when listing)."""
+        from ratings.scoring import fired_from_mask, met_from_mask, not_scored_trace, trace_of
+
+        order = self.order
+        if self.score is None:
+            return not_scored_trace(order.cancelled_by)
+        return trace_of(
+            fired_from_mask(self.fired),
+            met_from_mask(self.bonus),
+            placed_at=self.placed_at,
+            promised_latest=order.promised_delivery_latest,
+        )
 
 
 class SellerRating(models.Model):
@@ -74,3 +97,17 @@ class DirtyOrder(models.Model):
 
     def __str__(self) -> str:
         return str(self.order_id)
+
+
+class BusinessDay(models.Model):
+    """The business-day calendar of core.clock as a table, for the SQL scorer: ``ordinal`` counts
+    the business days up to and including ``day``, so the business days in (a, b] are
+    ordinal(b) - ordinal(a)."""
+
+    pk = models.CompositePrimaryKey("country", "day")
+    country = models.CharField(max_length=2)
+    day = models.DateField()
+    ordinal = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.day}: {self.ordinal}"

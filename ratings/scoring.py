@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from core.clock import add_business_days, business_days_between
 from ratings.constants import (
+    BONUS_CONDITIONS,
+    FIRED_ORDER,
     MATURITY_AFTER_DELIVERY,
     NEGATIVE_FEEDBACK_MAX_STARS,
     NO_PROBLEM,
@@ -55,7 +58,7 @@ def _shipped_late(facts: OrderFacts, now: datetime) -> bool:
 def score_order(facts: OrderFacts, now: datetime) -> Score:
     """Every problem that fired, the most severe one counted, the bonus with its conditions."""
     if facts.status == "cancelled" and facts.cancelled_by != "seller":
-        return Score(None, "", False, True, {"not_scored": f"cancelled by {facts.cancelled_by}"})
+        return Score(None, "", False, True, not_scored_trace(facts.cancelled_by))
     fired: list[str] = []
     if facts.has_claim:
         fired.append("a_to_z_claim")
@@ -86,67 +89,90 @@ def score_order(facts: OrderFacts, now: datetime) -> Score:
             facts.delivered_at is not None and now - facts.delivered_at >= MATURITY_AFTER_DELIVERY
         )
 
-    bonus_conditions = _bonus_conditions(facts)
-    if fired:
-        counted = min(fired, key=lambda problem: (PROBLEM_SCORES[problem], problem))
-        return Score(
-            PROBLEM_SCORES[counted],
-            counted,
-            False,
-            is_mature,
-            {
-                "fired": fired,
-                "counted": counted,
-                "bonus": {"granted": False, "conditions": bonus_conditions},
-            },
-        )
-    is_perfect = all(condition["met"] for condition in bonus_conditions)
+    met = _bonus_met(facts)
+    score = score_from(fired, met)
     return Score(
-        NO_PROBLEM + (PERFECT_BONUS if is_perfect else 0),
-        "",
-        is_perfect,
+        score,
+        counted_problem(fired),
+        score == NO_PROBLEM + PERFECT_BONUS,
         is_mature,
-        {
-            "fired": [],
-            "counted": None,
-            "bonus": {"granted": is_perfect, "conditions": bonus_conditions},
-        },
+        trace_of(fired, met, placed_at=facts.placed_at, promised_latest=facts.promised_latest),
     )
 
 
-def _bonus_conditions(facts: OrderFacts) -> list[dict[str, Any]]:
+def counted_problem(fired: Sequence[str]) -> str:
+    """The most severe problem; a tie in points goes to the first name in alphabetical order."""
+    if not fired:
+        return ""
+    return min(fired, key=lambda problem: (PROBLEM_SCORES[problem], problem))
+
+
+def score_from(fired: Sequence[str], met: Sequence[bool]) -> int:
+    if fired:
+        return PROBLEM_SCORES[counted_problem(fired)]
+    return NO_PROBLEM + (PERFECT_BONUS if all(met) else 0)
+
+
+def _bonus_met(facts: OrderFacts) -> tuple[bool, ...]:
+    """Whether each of BONUS_CONDITIONS is met, in that order."""
     delivered_fast = facts.delivered_at is not None and (
         business_days_between(facts.placed_at.date(), facts.delivered_at.date())
         <= PERFECT_MAX_BUSINESS_DAYS
     )
-    deadline = (
-        add_business_days(facts.placed_at.date(), PERFECT_MAX_BUSINESS_DAYS)
-        if facts.placed_at
-        else None
+    kept = (
+        facts.promised_latest is not None
+        and facts.delivered_at is not None
+        and facts.delivered_at.date() <= facts.promised_latest
     )
-    if facts.promised_latest is None:
-        kept, promise_detail = False, "no promised date was recorded"
-    else:
-        kept = facts.delivered_at is not None and facts.delivered_at.date() <= facts.promised_latest
-        promise_detail = f"promised by {facts.promised_latest.isoformat()}"
-    return [
-        {
-            "condition": "delivered_within_3_business_days",
-            "met": delivered_fast,
-            "detail": f"by {deadline.isoformat()}" if deadline else "",
+    return (
+        delivered_fast,
+        facts.shipped_at is not None and facts.has_valid_tracking,
+        kept,
+        not facts.has_refund_or_concession,
+    )
+
+
+def trace_of(
+    fired: Sequence[str],
+    met: Sequence[bool],
+    *,
+    placed_at: datetime | None,
+    promised_latest: date | None,
+) -> dict[str, Any]:
+    """The trace a seller reads: from the Python scorer, or from the masks the SQL scorer stored."""
+    deadline = add_business_days(placed_at.date(), PERFECT_MAX_BUSINESS_DAYS) if placed_at else None
+    details = {
+        "delivered_within_3_business_days": f"by {deadline.isoformat()}" if deadline else "",
+        "delivered_by_promised_date": (
+            f"promised by {promised_latest.isoformat()}"
+            if promised_latest is not None
+            else "no promised date was recorded"
+        ),
+    }
+    counted = counted_problem(fired)
+    return {
+        "fired": list(fired),
+        "counted": counted or None,
+        "bonus": {
+            "granted": not fired and all(met),
+            "conditions": [
+                {"condition": name, "met": bool(is_met), "detail": details.get(name, "")}
+                for name, is_met in zip(BONUS_CONDITIONS, met, strict=True)
+            ],
         },
-        {
-            "condition": "valid_tracking",
-            "met": facts.shipped_at is not None and facts.has_valid_tracking,
-            "detail": "",
-        },
-        {"condition": "delivered_by_promised_date", "met": kept, "detail": promise_detail},
-        {
-            "condition": "no_refund_or_concession",
-            "met": not facts.has_refund_or_concession,
-            "detail": "",
-        },
-    ]
+    }
+
+
+def not_scored_trace(cancelled_by: str) -> dict[str, Any]:
+    return {"not_scored": f"cancelled by {cancelled_by}"}
+
+
+def fired_from_mask(mask: int) -> list[str]:
+    return [name for bit, name in enumerate(FIRED_ORDER) if mask & (1 << bit)]
+
+
+def met_from_mask(mask: int) -> tuple[bool, ...]:
+    return tuple(bool(mask & (1 << bit)) for bit in range(len(BONUS_CONDITIONS)))
 
 
 def band_for(score: float | None) -> str:

@@ -7,20 +7,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import QuerySet
 
 from core import clock
-from marketplace.models import Order
+from marketplace.models import Seller
 from ratings.constants import (
     CANCELLATION_WINDOW,
-    HALF_LIFE_DAYS,
     LATE_SHIPMENT_WINDOW,
-    NEGATIVE_FEEDBACK_MAX_STARS,
     ORDER_DEFECT_WINDOW,
     TARGETS,
     VALID_TRACKING_WINDOW,
-    WINDOW,
 )
 from ratings.models import OrderScore, RatingHistory, SellerRating
 
@@ -93,74 +89,31 @@ class RateMetrics:
         return rows
 
 
+def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, RateMetrics]:
+    """The rate metrics of these sellers (every seller when None), in one statement."""
+    from ratings import sql
+
+    counts = sql.rate_counts(now, seller_ids)
+    if seller_ids is None:
+        seller_ids = list(Seller.objects.values_list("pk", flat=True))
+    empty = (0,) * 8
+    result = {}
+    for seller_id in seller_ids:
+        c = counts.get(seller_id, empty)
+        result[seller_id] = RateMetrics(
+            seller_id=seller_id,
+            computed_at=now,
+            order_defect=Rate(c[1], c[0], ORDER_DEFECT_WINDOW.days),
+            cancellation=Rate(c[3], c[2], CANCELLATION_WINDOW.days),
+            late_shipment=Rate(c[5], c[4], LATE_SHIPMENT_WINDOW.days),
+            valid_tracking=Rate(c[7], c[6], VALID_TRACKING_WINDOW.days),
+        )
+    return result
+
+
 def seller_rate_metrics(seller_id: int, *, now: datetime | None = None) -> RateMetrics:
     now = now or clock.now()
-    orders = Order.objects.filter(seller_id=seller_id).exclude(
-        status="cancelled", cancelled_by__in=["buyer", "platform"]
-    )
-    counts = orders.aggregate(
-        defect_total=Count("pk", filter=Q(placed_at__gte=now - ORDER_DEFECT_WINDOW)),
-        defects=Count(
-            "pk",
-            filter=Q(placed_at__gte=now - ORDER_DEFECT_WINDOW)
-            & (
-                Q(feedback__rating__lte=NEGATIVE_FEEDBACK_MAX_STARS)
-                | Q(claim__isnull=False)
-                | Q(chargebacks__is_seller_fault=True)
-            ),
-            distinct=True,
-        ),
-        cancel_total=Count("pk", filter=Q(placed_at__gte=now - CANCELLATION_WINDOW), distinct=True),
-        cancelled=Count(
-            "pk",
-            filter=Q(placed_at__gte=now - CANCELLATION_WINDOW, status="cancelled"),
-            distinct=True,
-        ),
-        late_total=Count(
-            "pk",
-            filter=Q(ship_by__gte=(now - LATE_SHIPMENT_WINDOW).date(), ship_by__lt=now.date())
-            & ~Q(status="cancelled"),
-            distinct=True,
-        ),
-        late=Count(
-            "pk",
-            filter=Q(ship_by__gte=(now - LATE_SHIPMENT_WINDOW).date(), ship_by__lt=now.date())
-            & ~Q(status="cancelled")
-            & (Q(shipped_at__isnull=True) | Q(shipped_at__date__gt=F("ship_by"))),
-            distinct=True,
-        ),
-        tracked_total=Count(
-            "pk", filter=Q(shipped_at__gte=now - VALID_TRACKING_WINDOW), distinct=True
-        ),
-        tracked=Count(
-            "pk",
-            filter=Q(shipped_at__gte=now - VALID_TRACKING_WINDOW, has_valid_tracking=True),
-            distinct=True,
-        ),
-    )
-    return RateMetrics(
-        seller_id=seller_id,
-        computed_at=now,
-        order_defect=Rate(counts["defects"], counts["defect_total"], ORDER_DEFECT_WINDOW.days),
-        cancellation=Rate(counts["cancelled"], counts["cancel_total"], CANCELLATION_WINDOW.days),
-        late_shipment=Rate(counts["late"], counts["late_total"], LATE_SHIPMENT_WINDOW.days),
-        valid_tracking=Rate(counts["tracked"], counts["tracked_total"], VALID_TRACKING_WINDOW.days),
-    )
-
-
-def weighted_average(seller_id: int, *, now: datetime) -> tuple[float | None, int, int]:
-    """(time-weighted score, scored orders, mature orders) over the window, in double precision."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT SUM(score * w) / NULLIF(SUM(w), 0), COUNT(*), COUNT(*) FILTER (WHERE is_mature)"
-            " FROM (SELECT score, is_mature,"
-            "  power(0.5, date_part('epoch', %s::timestamptz - placed_at) / 86400.0 / %s) AS w"
-            "  FROM ratings_orderscore WHERE seller_id = %s AND score IS NOT NULL"
-            "  AND placed_at > %s) AS scored",
-            [now, HALF_LIFE_DAYS, seller_id, now - WINDOW],
-        )
-        average, scored, mature = cursor.fetchone()
-    return (float(average) if average is not None else None), scored, mature
+    return rate_metrics_for(now, [seller_id])[seller_id]
 
 
 def seller_rating(seller_id: int) -> SellerRating | None:
@@ -177,9 +130,15 @@ def seller_history(
 
 
 def seller_order_scores(seller_id: int, *, worst_first: bool = True) -> QuerySet[OrderScore]:
-    scores = OrderScore.objects.filter(seller_id=seller_id, score__isnull=False)
+    scores = OrderScore.objects.filter(seller_id=seller_id, score__isnull=False).select_related(
+        "order"
+    )
     return scores.order_by("score", "-placed_at") if worst_first else scores.order_by("-placed_at")
 
 
 def seller_order_score(seller_id: int, order_id: int) -> OrderScore | None:
-    return OrderScore.objects.filter(seller_id=seller_id, order_id=order_id).first()
+    return (
+        OrderScore.objects.filter(seller_id=seller_id, order_id=order_id)
+        .select_related("order")
+        .first()
+    )

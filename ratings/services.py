@@ -7,37 +7,48 @@ exactly what the incremental path gave.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 
-from core import clock, outbox
+from core import clock
 from marketplace.models import BuyerMessage, Chargeback, GuaranteeClaim, Order, Refund, Seller
+from ratings import sql
 from ratings.constants import (
-    FULL_RECOMPUTE_BATCH_SIZE,
+    FULL_RECOMPUTE_SLICES,
     MIN_MATURE_ORDERS,
     REFRESH_BATCH_SIZE,
     WEIGHTING_VERSION,
     WINDOW,
 )
-from ratings.models import DirtyOrder, OrderScore, RatingHistory, SellerRating
-from ratings.scoring import OrderFacts, band_for, score_order
-from ratings.selectors import seller_rate_metrics, weighted_average
+from ratings.models import OrderScore
+from ratings.scoring import OrderFacts, band_for
+from ratings.selectors import rate_metrics_for
+
+logger = logging.getLogger(__name__)
 
 
-def order_mark_dirty(order_id: int, seller_id: int) -> None:
-    """Coalesce: any number of events of one order leave one row until the next refresh."""
+def orders_mark_dirty(orders: Sequence[tuple[int, int]]) -> None:
+    """Coalesce: any number of events of one order leave one row until the next refresh. An order
+    already waiting keeps its place in the queue."""
+    if not orders:
+        return
+    order_ids, seller_ids = zip(*orders, strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO ratings_dirtyorder (order_id, seller_id, marked_at) VALUES (%s, %s, now())"
-            " ON CONFLICT (order_id) DO UPDATE SET marked_at = now()",
-            [order_id, seller_id],
+            "INSERT INTO ratings_dirtyorder (order_id, seller_id, marked_at)"
+            " SELECT DISTINCT ON (order_id) order_id, seller_id, now()"
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS d(order_id, seller_id)"
+            " ON CONFLICT (order_id) DO NOTHING",
+            [list(order_ids), list(seller_ids)],
         )
 
 
-def _facts_for(order_ids: Sequence[int]) -> list[tuple[Order, OrderFacts]]:
+def facts_for(order_ids: Sequence[int]) -> list[tuple[Order, OrderFacts]]:
     orders = (
         Order.objects.filter(pk__in=list(order_ids))
         .annotate(
@@ -77,124 +88,104 @@ def _facts_for(order_ids: Sequence[int]) -> list[tuple[Order, OrderFacts]]:
     return result
 
 
-def order_scores_refresh(order_ids: Sequence[int], *, now: datetime) -> set[int]:
-    """Rescore orders; returns the sellers whose rating must follow."""
+def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -> int:
+    """Aggregate the sellers' scores (every seller when None), recompute their rate metrics, keep
+    today's history row; set-based, so the nightly recompute of every seller is a few statements.
+    Account health hears of the sellers whose metrics changed."""
+    ids = None if seller_ids is None else sorted(set(seller_ids))
+    averages = sql.weighted_averages(now, ids)
+    if not averages:
+        return 0
+    metrics = rate_metrics_for(now, ids)
     rows = []
-    sellers = set()
-    for order, facts in _facts_for(order_ids):
-        result = score_order(facts, now)
-        sellers.add(order.seller_id)
+    for seller_id, average, scored, mature in averages:
+        is_rated = mature >= MIN_MATURE_ORDERS and average is not None
+        score = round(average, 2) if is_rated else None
         rows.append(
-            OrderScore(
-                order_id=order.pk,
-                seller_id=order.seller_id,
-                placed_at=order.placed_at,
-                score=result.score,
-                counted_problem=result.counted_problem,
-                is_perfect=result.is_perfect,
-                is_mature=result.is_mature,
-                trace=result.trace,
-                computed_at=now,
-            )
+            {
+                "seller_id": seller_id,
+                "score": score,
+                "band": band_for(score) if is_rated else "",
+                "scored_orders": scored,
+                "mature_orders": mature,
+                "metrics": metrics[seller_id].as_json(),
+            }
         )
-    OrderScore.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["order"],
-        update_fields=[
-            "seller",
-            "placed_at",
-            "score",
-            "counted_problem",
-            "is_perfect",
-            "is_mature",
-            "trace",
-            "computed_at",
-        ],
-    )
-    return sellers
+    changed = sql.seller_ratings_store(now, rows, version=WEIGHTING_VERSION)
+    if changed and settings.OUTBOX_WAKE_RELAY:
+        transaction.on_commit(_wake_relay)
+    return len(rows)
 
 
-def seller_rating_refresh(seller_id: int, *, now: datetime) -> SellerRating:
-    """Aggregate the seller's scores, recompute their rate metrics, keep today's history row."""
-    average, scored, mature = weighted_average(seller_id, now=now)
-    is_rated = mature >= MIN_MATURE_ORDERS and average is not None
-    score = round(average, 2) if is_rated and average is not None else None
-    metrics = seller_rate_metrics(seller_id, now=now)
-    rating, _ = SellerRating.objects.update_or_create(
-        seller_id=seller_id,
-        defaults={
-            "score": score,
-            "band": band_for(score) if is_rated else "",
-            "scored_orders": scored,
-            "mature_orders": mature,
-            "weighting_version": WEIGHTING_VERSION,
-            "metrics": metrics.as_json(),
-            "computed_at": now,
-        },
-    )
-    RatingHistory.objects.update_or_create(
-        seller_id=seller_id, day=now.date(), defaults={"score": score, "band": rating.band}
-    )
-    outbox.emit("ratings.metrics_changed", {"seller_id": seller_id, "computed_at": now.isoformat()})
-    return rating
+def _wake_relay() -> None:
+    from core.tasks import outbox_relay
+
+    try:
+        outbox_relay.delay()
+    except Exception:  # noqa: BLE001 - the broker may be down; beat runs the relay every few seconds
+        logger.warning("outbox relay could not be woken; beat will pick the events up")
 
 
 def refresh_dirty(*, now: datetime | None = None, batch_size: int = REFRESH_BATCH_SIZE) -> int:
-    """Rescore every dirty order in batches, then refresh each affected seller once."""
+    """Rescore every dirty order, a batch per statement, then refresh each affected seller once,
+    in the same transaction as the claim of the dirty rows (a crash leaves them dirty)."""
     now = now or clock.now()
-    sellers: set[int] = set()
     handled = 0
     while True:
         with transaction.atomic():
-            claimed = list(
-                DirtyOrder.objects.select_for_update(skip_locked=True)
-                .order_by("marked_at")
-                .values_list("order_id", "seller_id")[:batch_size]
-            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "DELETE FROM ratings_dirtyorder WHERE order_id IN (SELECT order_id FROM"
+                    " ratings_dirtyorder ORDER BY marked_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+                    " RETURNING order_id, seller_id",
+                    [batch_size],
+                )
+                claimed = cursor.fetchall()
             if not claimed:
                 break
-            order_ids = [order_id for order_id, _seller in claimed]
-            sellers |= {seller_id for _order, seller_id in claimed}
-            order_scores_refresh(order_ids, now=now)
-            DirtyOrder.objects.filter(order_id__in=order_ids).delete()
-            handled += len(order_ids)
-    for seller_id in sorted(sellers):
-        with transaction.atomic():
-            seller_rating_refresh(seller_id, now=now)
+            sql.scores_store(
+                now, "o.id = ANY(%(ids)s)", {"ids": [order_id for order_id, _ in claimed]}
+            )
+            seller_ratings_refresh([seller_id for _, seller_id in claimed], now=now)
+            handled += len(claimed)
     return handled
 
 
 def full_recompute(
     *,
     now: datetime | None = None,
-    batch_size: int = FULL_RECOMPUTE_BATCH_SIZE,
+    slices: int = FULL_RECOMPUTE_SLICES,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Every order of the window and every seller, from scratch: the nightly check on the
-    incremental path, which must agree with it exactly."""
+    incremental path, which must agree with it exactly. Returns the number of orders scored."""
     now = now or clock.now()
-    order_ids = list(
-        Order.objects.filter(placed_at__gt=now - WINDOW).order_by("pk").values_list("pk", flat=True)
-    )
-    seller_ids = list(Seller.objects.order_by("pk").values_list("pk", flat=True))
-    total = len(order_ids) + len(seller_ids)
-    done = 0
-    for start in range(0, len(order_ids), batch_size):
-        batch = order_ids[start : start + batch_size]
+    since = now - WINDOW
+    sellers = Seller.objects.count()
+    total, done = None, 0
+    step = (now - since) / slices
+    scored = 0
+    for index in range(slices):
+        low = since + step * index
+        high = now + WINDOW if index == slices - 1 else low + step
         with transaction.atomic():
-            order_scores_refresh(batch, now=now)
-        done += len(batch)
+            count, _changed, _added = sql.scores_store(
+                now,
+                "o.placed_at > %(low)s AND o.placed_at <= %(high)s",
+                {"low": low, "high": high},
+            )
+        scored += count
+        done = scored
         if progress:
+            # The number of orders is known only once every slice is scored: estimate it.
+            total = scored * slices // (index + 1) + sellers
             progress(done, total)
-    OrderScore.objects.filter(placed_at__lte=now - WINDOW).delete()
-    for seller_id in seller_ids:
-        with transaction.atomic():
-            seller_rating_refresh(seller_id, now=now)
-        done += 1
-        if progress:
-            progress(done, total)
-    return len(order_ids)
+    with transaction.atomic():
+        OrderScore.objects.filter(placed_at__lte=since).delete()
+        seller_ratings_refresh(None, now=now)
+    if progress:
+        progress(scored + sellers, scored + sellers)
+    return scored
 
 
 def sellers_of(order_ids: Iterable[int]) -> set[int]:

@@ -1,0 +1,318 @@
+"""The SQL scorer against the Python reference, for every combination of rules.
+
+Orders are written straight into the tables with a pinned clock, around the German holidays of
+spring 2026 (Good Friday 3 April, Easter Monday 6 April, 1 May, Ascension 14 May, Whit Monday
+25 May), with each of the 128 combinations of problems and each of the 16 combinations of bonus
+conditions aimed at, and the boundaries of every rule (ship-by day, 24 hours, 30 days, 3 business
+days) hit on both sides. The SQL must give the Python scorer's score, counted problem, perfect
+flag, maturity and whole trace for each one.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection
+
+from core.clock import add_business_days
+from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
+from ratings import services, sql
+from ratings.constants import BONUS_CONDITIONS, FIRED_ORDER, WINDOW
+from ratings.models import OrderScore, SellerRating
+from ratings.scoring import fired_from_mask, met_from_mask, score_order, trace_of
+
+NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+FIRST_PLACED = datetime(2026, 3, 20, tzinfo=UTC)
+
+
+def _at(day, rng):
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(
+        seconds=rng.choice([0, 1, 3600 * 12, 86399])
+    )
+
+
+class _Batch:
+    """Orders and their related rows, written with a few bulk inserts."""
+
+    def __init__(self, buyer, seller):
+        self.buyer, self.seller = buyer, seller
+        self.orders: list[Order] = []
+        self.related: list[tuple[int, type, dict]] = []
+
+    def order(self, **fields) -> int:
+        self.orders.append(
+            Order(
+                buyer=self.buyer,
+                seller=self.seller,
+                checkout_reference=uuid.uuid4(),
+                currency="EUR",
+                subtotal=Decimal("10"),
+                total=Decimal("10"),
+                ship_name="N",
+                ship_line1="Street 1",
+                ship_city="Berlin",
+                ship_postal_code="10115",
+                ship_country="DE",
+                **fields,
+            )
+        )
+        return len(self.orders) - 1
+
+    def add(self, index: int, model: type, **fields) -> None:
+        self.related.append((index, model, fields))
+
+    def save(self) -> list[int]:
+        created = Order.objects.bulk_create(self.orders)
+        by_model: dict[type, list] = {}
+        for index, model, fields in self.related:
+            by_model.setdefault(model, []).append(model(order=created[index], **fields))
+        for model, rows in by_model.items():
+            model.objects.bulk_create(rows)
+        return [order.pk for order in created]
+
+
+def _aimed_order(batch: _Batch, rng: random.Random, problems: set[str], bonus: int | None):
+    """An order meant to fire exactly ``problems`` and, without problems, to meet the bonus
+    conditions of mask ``bonus`` (random when None); the scorers decide what it really is."""
+    placed = FIRST_PLACED + timedelta(days=rng.randrange(80), seconds=rng.randrange(86400))
+    ship_by = add_business_days(placed.date(), rng.choice([0, 1, 2]))
+    want = met_from_mask(bonus) if bonus is not None else None
+    fast = want[0] if want else rng.random() < 0.6
+    tracked = want[1] if want else rng.random() < 0.8
+    kept = want[2] if want else rng.random() < 0.7
+    refunded = (not want[3]) if want else rng.random() < 0.2
+
+    status, cancelled_by = "delivered", ""
+    if "cancelled_by_seller" in problems:
+        status, cancelled_by = "cancelled", "seller"
+    shipped_day = ship_by - timedelta(days=rng.choice([0, 0, 1]))
+    if "late_shipment" in problems:
+        shipped_day = ship_by + timedelta(days=rng.choice([1, 2]))
+    shipped_at = _at(max(shipped_day, placed.date()), rng)
+    if shipped_at < placed:
+        shipped_at = placed
+    if "late_shipment" in problems and status != "cancelled" and rng.random() < 0.3:
+        # Still waiting past its ship-by day: late before it ships.
+        status, shipped_at = "placed", None
+
+    business_days = rng.choice([0, 1, 2, 3]) if fast else rng.choice([4, 5, 7])
+    delivered_day = add_business_days(placed.date(), business_days)
+    if "delivered_late" in problems and business_days == 0:
+        delivered_day = add_business_days(placed.date(), 1)
+    delivered_at = _at(delivered_day, rng)
+    if rng.random() < 0.15:
+        # Right at the 30-day maturity boundary, on either side of it.
+        delivered_at = NOW - timedelta(days=30) + timedelta(seconds=rng.choice([-1, 0, 1]))
+        delivered_day = delivered_at.date()
+    if status == "placed" or (status == "delivered" and not fast and rng.random() < 0.1):
+        if status == "delivered":
+            status = "shipped"
+        delivered_at = None
+
+    if "delivered_late" in problems:
+        if delivered_at is None:
+            delivered_at, status = _at(delivered_day, rng), "delivered"
+        promised = delivered_at.date() - timedelta(days=rng.choice([1, 3]))
+    elif kept or delivered_at is None:
+        promised = (delivered_at.date() if delivered_at else ship_by) + timedelta(
+            days=rng.choice([0, 0, 2])
+        )
+    else:
+        promised = None  # a kept promise fails only for want of one: no date was recorded
+
+    index = batch.order(
+        status=status,
+        cancelled_by=cancelled_by,
+        cancelled_at=placed + timedelta(hours=1) if status == "cancelled" else None,
+        placed_at=placed,
+        ship_by=ship_by,
+        promised_delivery_latest=promised,
+        shipped_at=shipped_at,
+        carrier="dhl" if shipped_at else "",
+        tracking_number="00340434161234567890" if shipped_at else "",
+        has_valid_tracking=tracked,
+        delivered_at=delivered_at,
+    )
+    if "a_to_z_claim" in problems:
+        batch.add(index, GuaranteeClaim, reason="x", filed_at=placed + timedelta(days=9))
+    if "chargeback_seller_fault" in problems:
+        batch.add(index, Chargeback, amount=Decimal("10"), currency="EUR", filed_at=placed)
+    elif rng.random() < 0.2:
+        batch.add(
+            index,
+            Chargeback,
+            amount=Decimal("10"),
+            currency="EUR",
+            is_seller_fault=False,
+            filed_at=placed,
+        )
+    if "negative_feedback" in problems:
+        batch.add(index, Feedback, rating=rng.choice([1, 2]), left_at=placed)
+    elif rng.random() < 0.5:
+        batch.add(index, Feedback, rating=rng.choice([3, 4, 5]), left_at=placed)
+    day = timedelta(hours=24)
+    if "no_reply_24h" in problems:
+        sent = placed + timedelta(hours=rng.randrange(1, 48))
+        if rng.random() < 0.5:
+            batch.add(
+                index,
+                BuyerMessage,
+                body="?",
+                sent_at=sent,
+                replied_at=sent + day + timedelta(seconds=1),
+            )
+        else:
+            batch.add(index, BuyerMessage, body="?", sent_at=NOW - day - timedelta(seconds=1))
+    for _ in range(rng.choice([0, 0, 1, 2])):
+        sent = placed + timedelta(hours=rng.randrange(1, 48))
+        choice = rng.randrange(3)
+        if choice == 0:
+            batch.add(index, BuyerMessage, body="?", sent_at=sent, replied_at=sent + day)
+        elif choice == 1:
+            batch.add(index, BuyerMessage, body="?", sent_at=NOW - day)  # not yet over
+        else:
+            batch.add(
+                index, BuyerMessage, body="?", sent_at=sent, replied_at=sent + timedelta(hours=2)
+            )
+    if refunded:
+        kind = rng.choice(["refund", "concession"])
+        batch.add(index, Refund, kind=kind, amount=Decimal("1"), currency="EUR", issued_at=placed)
+
+
+def _good_orders(shopper, seller, count: int, *, seed: int) -> list[int]:
+    batch = _Batch(shopper, seller)
+    rng = random.Random(seed)
+    for _ in range(count):
+        _aimed_order(batch, rng, set(), 0b1111)
+    return batch.save()
+
+
+def _python_scores(order_ids, now=NOW):
+    return {order.pk: score_order(facts, now) for order, facts in services.facts_for(order_ids)}
+
+
+@pytest.mark.django_db
+def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shopper, seller):
+    rng = random.Random(6)
+    batch = _Batch(shopper, seller)
+    for mask in range(1 << len(FIRED_ORDER)):
+        for _ in range(3):
+            _aimed_order(batch, rng, set(fired_from_mask(mask)), None)
+    for bonus in range(1 << len(BONUS_CONDITIONS)):
+        for _ in range(4):
+            _aimed_order(batch, rng, set(), bonus)
+    for cancelled_by in ("buyer", "platform", "seller"):
+        index = batch.order(
+            status="cancelled",
+            cancelled_by=cancelled_by,
+            cancelled_at=NOW - timedelta(days=3),
+            placed_at=NOW - timedelta(days=4),
+            ship_by=(NOW - timedelta(days=2)).date(),
+        )
+        batch.add(index, GuaranteeClaim, reason="x", filed_at=NOW)
+    order_ids = batch.save()
+
+    python = _python_scores(order_ids)
+    rows = sql.scores_select(NOW, order_ids)
+    assert [row[0] for row in rows] == sorted(order_ids)
+    promised = dict(Order.objects.values_list("pk", "promised_delivery_latest"))
+    seen_fired, seen_bonus = set(), set()
+    for order_id, _seller, placed_at, score, counted, perfect, mature, fired, bonus in rows:
+        expected = python[order_id]
+        got = (score, counted, perfect, mature)
+        assert got == (
+            expected.score,
+            expected.counted_problem,
+            expected.is_perfect,
+            expected.is_mature,
+        ), order_id
+        if score is None:
+            assert "not_scored" in expected.trace
+            continue
+        trace = trace_of(
+            fired_from_mask(fired),
+            met_from_mask(bonus),
+            placed_at=placed_at,
+            promised_latest=promised[order_id],
+        )
+        assert trace == expected.trace, order_id
+        seen_fired.add(fired)
+        if not fired:
+            seen_bonus.add(bonus)
+    # Every combination was really reached, not only aimed at.
+    assert seen_fired == set(range(1 << len(FIRED_ORDER)))
+    assert seen_bonus == set(range(1 << len(BONUS_CONDITIONS)))
+    assert sum(1 for result in python.values() if result.score is None) == 2
+
+
+@pytest.mark.django_db
+def test_the_stored_trace_renders_what_the_python_scorer_says(shopper, seller):
+    rng = random.Random(7)
+    batch = _Batch(shopper, seller)
+    for mask in (0, 0b1, 0b1000100, 0b1111111):
+        _aimed_order(batch, rng, set(fired_from_mask(mask)), None)
+    batch.order(
+        status="cancelled",
+        cancelled_by="buyer",
+        placed_at=NOW - timedelta(days=4),
+        ship_by=(NOW - timedelta(days=2)).date(),
+    )
+    order_ids = batch.save()
+    services.full_recompute(now=NOW)
+    python = _python_scores(order_ids)
+    for stored in OrderScore.objects.select_related("order").filter(order_id__in=order_ids):
+        assert stored.trace == python[stored.order_id].trace
+
+
+@pytest.mark.django_db
+def test_the_full_recompute_writes_only_the_scores_that_changed(shopper, seller):
+    _good_orders(shopper, seller, 20, seed=8)
+    services.full_recompute(now=NOW)
+    first = dict(OrderScore.objects.values_list("order_id", "computed_at"))
+    later = NOW + timedelta(hours=1)
+    services.full_recompute(now=later)
+    unchanged = dict(OrderScore.objects.values_list("order_id", "computed_at"))
+    # An hour later only orders crossing the 30-day maturity line or a 24-hour reply deadline
+    # have moved, and only their rows were written.
+    moved = {order for order, at in unchanged.items() if at != first[order]}
+
+    def outcome(result):
+        return (result.score, result.counted_problem, result.is_mature, result.trace)
+
+    before, after = _python_scores(list(first)), _python_scores(list(first), now=later)
+    expected = {order for order in first if outcome(before[order]) != outcome(after[order])}
+    assert moved == expected
+    assert len(expected) >= 2
+    assert SellerRating.objects.get(seller=seller).computed_at == later
+
+
+@pytest.mark.django_db
+def test_orders_leave_the_rating_once_older_than_the_window(shopper, seller):
+    _good_orders(shopper, seller, 12, seed=9)
+    services.full_recompute(now=NOW)
+    assert OrderScore.objects.count() == 12
+    after = FIRST_PLACED + WINDOW + timedelta(days=100)
+    services.full_recompute(now=after)
+    assert OrderScore.objects.count() == 0
+    rating = SellerRating.objects.get(seller=seller)
+    assert (rating.score, rating.scored_orders) == (None, 0)
+
+
+@pytest.mark.django_db
+def test_a_date_the_calendar_does_not_cover_stops_the_scoring(shopper, seller):
+    batch = _Batch(shopper, seller)
+    batch.order(
+        status="delivered",
+        placed_at=NOW - timedelta(days=3),
+        ship_by=NOW.date(),
+        shipped_at=NOW - timedelta(days=2),
+        delivered_at=datetime(1999, 12, 31, tzinfo=UTC),
+    )
+    order_ids = batch.save()
+    with pytest.raises(DatabaseError, match="does not cover 1999-12-31"):
+        sql.scores_select(NOW, order_ids)
+    connection.needs_rollback = False

@@ -10,17 +10,23 @@ on every run, so a lost task or a crash between steps is picked up by the next p
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db import connection, transaction
+from django.db.models import Exists, F, Max, OuterRef, Sum
 
 from core import clock, outbox
-from core.email import email_queue
 from invitations import errors, lottery
 from invitations.choices import DropStatus, InvitationStatus, RequestState
-from invitations.constants import EXPIRE_BATCH_SIZE, NOTIFY_BATCH_SIZE
+from invitations.constants import (
+    BULK_BATCH_SIZE,
+    EXPIRE_BATCH_SIZE,
+    LOTTERY_ALGORITHM,
+    NOTIFY_BATCH_SIZE,
+)
+from invitations.mails import mails_queue
 from invitations.models import Draw, Drop, Invitation, InvitationRequest
 from invitations.services.drops import drop_close_now, drops_advance
 from invitations.services.requests import screening_batch
@@ -58,31 +64,23 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
         if round_number != last + 1:
             raise errors.DrawNotPossible(extra={"next_round": last + 1})
         pool = [RequestState.RECEIVED] if round_number == 1 else _later_round_pool()
-        eligible = list(
-            InvitationRequest.objects.filter(drop=drop, state__in=pool)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        eligible = InvitationRequest.objects.filter(drop=drop, state__in=pool).count()
         limit = drop.limit_per_customer
         if round_number == 1:
-            units = _hold_units(drop, min(drop.units, len(eligible) * limit))
+            units = _hold_units(drop, min(drop.units, eligible * limit))
         else:
-            units = min(_free_units(drop), len(eligible) * limit)
-        winners = lottery.draw_winners(
-            drop.seed, round_number, eligible, lottery.winners_needed(units, limit)
-        )
-        draw = Draw.objects.create(
-            drop=drop,
-            round=round_number,
-            units=units,
-            eligible_request_ids=eligible,
-            winner_request_ids=winners,
-            drawn_at=now,
-        )
+            units = min(_free_units(drop), eligible * limit)
+        draw = _draw_insert(drop, round_number, pool, units, now)
+        winners = draw.winner_request_ids
         _invite(drop, draw, winners, lottery.quantities(units, len(winners), limit), now)
-        InvitationRequest.objects.filter(drop=drop, state=RequestState.RECEIVED).update(
-            state=RequestState.NOT_DRAWN
-        )
+        # The requests not drawn keep their state: "received" in a drawn drop reads as not drawn
+        # (selectors.shown_state), and the notices set "not_drawn" batch by batch. Marking a
+        # million rows here would be most of the draw's cost. Only requests admitted after an
+        # earlier round, which waited as "not_drawn" untold, become "received" to be told.
+        if round_number > 1:
+            InvitationRequest.objects.filter(
+                drop=drop, state=RequestState.NOT_DRAWN, notified_at__isnull=True
+            ).update(state=RequestState.RECEIVED)
         if drop.status not in {DropStatus.DRAWN, DropStatus.COMPLETED}:
             Drop.objects.filter(pk=drop.pk).update(status=DropStatus.DRAWN, updated_at=now)
         outbox.emit(
@@ -92,12 +90,52 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
                 "round": round_number,
                 "units": units,
                 "winners": len(winners),
-                "eligible": len(eligible),
+                "eligible": eligible,
             },
         )
         # Those not drawn are told in batches after the commit: a draw of a million requests must
         # not be one transaction of a million e-mails. draws_due sends what this task did not.
         transaction.on_commit(lambda: _schedule_notifications(drop_id))
+    return draw
+
+
+_DRAW_INSERT = """
+    WITH pool AS NOT MATERIALIZED (
+        SELECT id FROM invitations_invitationrequest
+         WHERE drop_id = %(drop_id)s AND state = ANY(%(states)s)
+    )
+    INSERT INTO invitations_draw
+        (drop_id, round, units, algorithm, eligible_request_ids, winner_request_ids, drawn_at)
+    SELECT %(drop_id)s, %(round)s, %(units)s, %(algorithm)s,
+        (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM pool),
+        (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb)
+           FROM (SELECT id FROM pool ORDER BY {rank}, id LIMIT %(winners)s) AS won),
+        %(now)s
+    RETURNING id, winner_request_ids
+""".format(rank=lottery.rank_sql("id"))  # noqa: S608 - a constant expression, no input
+
+
+def _draw_insert(drop: Drop, round_number: int, pool: list[str], units: int, now: datetime) -> Draw:
+    """The round in one statement: the eligible ids and the winners (lottery.rank_sql) are
+    computed and stored by the database, so a million ids never travel to Python and back."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DRAW_INSERT,
+            {
+                "drop_id": drop.pk,
+                "states": list(pool),
+                "round": round_number,
+                "units": units,
+                "algorithm": LOTTERY_ALGORITHM,
+                "winners": lottery.winners_needed(units, drop.limit_per_customer),
+                "now": now,
+                **lottery.rank_sql_keys(drop.seed, round_number),
+            },
+        )
+        draw_id, winners = cursor.fetchone()
+    # The eligible ids stay in the database until somebody reads them (verify, the public page).
+    draw = Draw.objects.defer("eligible_request_ids").get(pk=draw_id)
+    draw.winner_request_ids = json.loads(winners) if isinstance(winners, str) else winners
     return draw
 
 
@@ -136,30 +174,45 @@ def _free_units(drop: Drop) -> int:
 def _invite(
     drop: Drop, draw: Draw, winners: list[int], quantities: list[int], now: datetime
 ) -> None:
+    """Invitations, their e-mails and outbox events for every winner: a few bulk statements."""
     expires = now + timedelta(hours=drop.purchase_window_hours)
-    requests = InvitationRequest.objects.select_related("customer").in_bulk(winners)
-    product = drop.offer.product
+    customers = {
+        pk: (customer_id, email, language)
+        for pk, customer_id, email, language in InvitationRequest.objects.filter(
+            pk__in=winners
+        ).values_list("pk", "customer_id", "customer__email", "customer__language")
+    }
     Invitation.objects.bulk_create(
         [
             Invitation(
                 request_id=request_id,
                 drop=drop,
-                customer_id=requests[request_id].customer_id,
+                customer_id=customers[request_id][0],
                 round=draw.round,
                 quantity=quantity,
                 expires_at=expires,
             )
             for request_id, quantity in zip(winners, quantities, strict=True)
-        ]
+        ],
+        batch_size=BULK_BATCH_SIZE,
     )
-    for request_id, quantity in zip(winners, quantities, strict=True):
-        customer = requests[request_id].customer
-        email_queue(
-            to=customer.email,
-            template="invitation_granted",
-            language=customer.language,
-            context={"drop": drop, "expires_at": expires, "product": product, "quantity": quantity},
-        )
+    product = drop.offer.product
+    mails_queue(
+        "invitation_granted",
+        [
+            (customers[request_id][1], customers[request_id][2], quantity)
+            for request_id, quantity in zip(winners, quantities, strict=True)
+        ],
+        {
+            quantity: {
+                "drop": drop,
+                "expires_at": expires,
+                "product": product,
+                "quantity": quantity,
+            }
+            for quantity in set(quantities)
+        },
+    )
     InvitationRequest.objects.filter(pk__in=winners).update(state=RequestState.INVITED)
 
 
@@ -175,30 +228,35 @@ def _schedule_notifications(drop_id: int) -> None:
 def notify_not_drawn(
     drop_id: int, *, batch_size: int = NOTIFY_BATCH_SIZE, now: datetime | None = None
 ) -> int:
-    """Tell every request that was not drawn, a batch per transaction; each request once."""
+    """Tell every request that was not drawn, a batch per transaction; each request once.
+
+    In a drawn drop a request still "received" took part in a round and was not drawn; its notice
+    and its state "not_drawn" are written together, so a batch is told once or not at all.
+    """
     now = now or clock.now()
     drop = Drop.objects.select_related("offer__product").filter(pk=drop_id).first()
-    if drop is None:
+    if drop is None or not drop.draws.exists():
         return 0
+    context = {"drop": drop, "product": drop.offer.product}
     sent = 0
     while True:
         with transaction.atomic():
             batch = list(
                 InvitationRequest.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("customer")
-                .filter(drop=drop, state=RequestState.NOT_DRAWN, notified_at__isnull=True)
-                .order_by("pk")[:batch_size]
+                .filter(drop=drop, state=RequestState.RECEIVED, notified_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", "customer__email", "customer__language")[:batch_size]
             )
             if not batch:
                 return sent
-            for request in batch:
-                email_queue(
-                    to=request.customer.email,
-                    template="invitation_not_drawn",
-                    language=request.customer.language,
-                    context={"drop": drop, "product": drop.offer.product},
-                )
-            InvitationRequest.objects.filter(pk__in=[r.pk for r in batch]).update(notified_at=now)
+            mails_queue(
+                "invitation_not_drawn",
+                [(email, language, None) for _pk, email, language in batch],
+                {None: context},
+            )
+            InvitationRequest.objects.filter(pk__in=[pk for pk, _e, _l in batch]).update(
+                state=RequestState.NOT_DRAWN, notified_at=now
+            )
             sent += len(batch)
 
 
@@ -287,11 +345,12 @@ def draws_due(*, now: datetime | None = None) -> list[Draw]:
         except Exception:
             # One broken drop must not hold up the others; it stays closed and is retried.
             logger.exception("draw of drop %s failed", drop_id)
-    pending = (
-        InvitationRequest.objects.filter(state=RequestState.NOT_DRAWN, notified_at__isnull=True)
-        .values_list("drop_id", flat=True)
-        .distinct()
+    untold = InvitationRequest.objects.filter(
+        drop=OuterRef("pk"), state=RequestState.RECEIVED, notified_at__isnull=True
     )
+    pending = Drop.objects.filter(
+        Exists(untold), status__in=[DropStatus.DRAWN, DropStatus.COMPLETED]
+    ).values_list("pk", flat=True)
     for drop_id in sorted(pending):
         notify_not_drawn(drop_id, now=now)
     return draws

@@ -14,7 +14,7 @@ from core.email import email_queue
 from invitations import errors, screening
 from invitations.choices import AppealStatus, DropStatus, RequestState
 from invitations.constants import DRY_RUN_SAMPLES, RULES
-from invitations.models import Drop, InvitationRequest
+from invitations.models import Draw, Drop, InvitationRequest
 from marketplace.choices import OrderStatus
 from marketplace.models import Address, Order, User
 
@@ -304,7 +304,17 @@ def verdict_override(
 def _override(
     request: InvitationRequest, *, screened_out: bool, actor: User, reason: str, now: datetime
 ) -> None:
-    request.state = RequestState.SCREENED_OUT if screened_out else RequestState.RECEIVED
+    if screened_out:
+        request.state = RequestState.SCREENED_OUT
+    elif (
+        request.state == RequestState.SCREENED_OUT
+        and Draw.objects.filter(drop_id=request.drop_id).exists()
+    ):
+        # Admitted after a round: it waits for a further one untold, since in a drawn drop
+        # "received" means drawn-against and not yet told (see draws.notify_not_drawn).
+        request.state = RequestState.NOT_DRAWN
+    else:
+        request.state = RequestState.RECEIVED
     request.is_automated_verdict = False
     request.verdict = {
         **request.verdict,

@@ -126,8 +126,8 @@ def test_a_draw_killed_midway_and_run_again_gives_the_same_winners_and_one_mail_
     expected = independent_replay(drop.seed, 1, eligible_ids(drop), 3)
     real_mails_queue = draw_module.mails_queue
 
-    def dying_mails_queue(template, recipients, contexts):
-        real_mails_queue(template, recipients[:1], contexts)  # one e-mail written, then killed
+    def dying_mails_queue(template, request_ids, variant_of, contexts):
+        real_mails_queue(template, request_ids[:1], variant_of[:1], contexts)  # one, then killed
         raise SystemExit("worker killed")
 
     monkeypatch.setattr(draw_module, "mails_queue", dying_mails_queue)
@@ -163,9 +163,9 @@ def test_notices_killed_after_the_draw_are_sent_by_the_next_run_once_each(monkey
     real_mails_queue = draw_module.mails_queue
     calls = {"count": 0}
 
-    def dying_mails_queue(template, recipients, contexts):
+    def dying_mails_queue(template, request_ids, variant_of, contexts):
         calls["count"] += 1
-        real_mails_queue(template, recipients, contexts)
+        real_mails_queue(template, request_ids, variant_of, contexts)
         if calls["count"] == 2:  # the second batch of two, written but not committed
             raise SystemExit("worker killed")
 

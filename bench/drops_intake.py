@@ -113,7 +113,7 @@ def p99(values: list[float]) -> float:
 
 
 def run(accounts: int = 2000, concurrency: int = 16, workers: int = 4) -> Result:
-    database_url = fresh_database("bench_drops")
+    database_url = fresh_database(f"bench_drops_{os.environ.get('BENCH_NAME', 'drops')}")
     env = child_env(database_url, ROOT_URLCONF="bench.urls")
     for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE", "ROOT_URLCONF"):
         os.environ[key] = env[key]

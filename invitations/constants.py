@@ -16,6 +16,9 @@ LIMIT_PER_CUSTOMER = 1  # units one invitation holds; the programme sells one co
 LOTTERY_ALGORITHM = "hmac-sha256-rank/1"  # stored with every draw, so a replay uses the same rule
 
 NOTIFY_BATCH_SIZE = 1000  # "not drawn" e-mails per transaction: a big drop stays short transactions
+# Memory for the sorts and hash tables of the draw and the batch screening (their transaction
+# only): a million requests then aggregate in memory instead of spilling to temporary files.
+BATCH_WORK_MEM = "256MB"
 EXPIRE_BATCH_SIZE = 500  # invitations expired per transaction
 DRY_RUN_SAMPLES = 5  # request ids shown per rule in a dry run: enough to open and check by hand
 

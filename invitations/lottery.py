@@ -6,6 +6,10 @@ independent of when or in which order they came (the ids are only names), and an
 seed and the list of eligible request ids can recompute it: the seed's sha256 is published when the
 drop is announced, the seed itself after the first draw (commit-reveal).
 
+The database ranks with the same function: HMAC written out with PostgreSQL's built-in ``sha256()``
+(:func:`rank_sql`), so a draw over a million requests is one statement, needs no extension (the
+embedded server has no pgcrypto), and the Python code here stays the independent replay.
+
 Draws are uniform on purpose, with no per-drop weighting: weighting by history would favour exactly
 what a bot farm can buy (aged accounts) and disadvantage genuinely new customers.
 """
@@ -36,6 +40,27 @@ def rank(seed: str, round_number: int, request_id: int) -> bytes:
     return hmac.new(
         round_seed(seed, round_number), str(request_id).encode(), hashlib.sha256
     ).digest()
+
+
+HMAC_BLOCK = 64  # SHA-256's block size: the key is padded to it (RFC 2104)
+
+
+def rank_sql(column: str) -> str:
+    """SQL for :func:`rank` of an integer ``column``, with the round's two padded keys as the
+    parameters ``%(outer_key)s`` and ``%(inner_key)s`` (see :func:`rank_sql_keys`).
+
+    HMAC(K, m) = H((K xor opad) || H((K xor ipad) || m)), m the id in decimal as Python writes it;
+    bytea compares bytewise like Python's bytes, so ORDER BY gives the same order.
+    """
+    return f"sha256(%(outer_key)s || sha256(%(inner_key)s || convert_to({column}::text, 'UTF8')))"
+
+
+def rank_sql_keys(seed: str, round_number: int) -> dict[str, bytes]:
+    key = round_seed(seed, round_number).ljust(HMAC_BLOCK, b"\0")
+    return {
+        "outer_key": bytes(byte ^ 0x5C for byte in key),
+        "inner_key": bytes(byte ^ 0x36 for byte in key),
+    }
 
 
 def draw_winners(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,39 +139,13 @@ def batch_rules(
     """Cluster rules over all requests of a drop: {request id: rules fired}.
 
     Each request is a dict with id, address_key, network, device_id, customer_id, date_joined and
-    ``fresh`` (see :func:`is_fresh`).
+    ``fresh`` (see :func:`is_fresh`). The reference: the draw counts the same clusters in SQL
+    (services.requests.screening_batch) and feeds the counts to :func:`cluster_rules`.
     """
-    fired: dict[int, list[Fired]] = defaultdict(list)
     by_address = Counter(r["address_key"] for r in requests if r["address_key"])
     by_network = Counter(r["network"] for r in requests if r["network"])
     fresh_by_network = Counter(r["network"] for r in requests if r["network"] and r["fresh"])
     by_device = Counter(r["device_id"] for r in requests if r["device_id"])
-    address_rule = RULES["shared_address"]
-    network_rule = RULES["fresh_network_cluster"]
-    device_rule = RULES["device_reuse"]
-    for r in requests:
-        accounts = by_address[r["address_key"]] if r["address_key"] else 0
-        if accounts >= address_rule.threshold:
-            fired[r["id"]].append(fire("shared_address", f"{accounts} accounts", stage="batch"))
-        fresh = fresh_by_network[r["network"]] if r["network"] else 0
-        if (
-            r["fresh"]
-            and fresh >= network_rule.threshold
-            and fresh >= FRESH_NETWORK_SHARE * by_network[r["network"]]
-        ):
-            fired[r["id"]].append(
-                fire(
-                    "fresh_network_cluster",
-                    f"{fresh} of {by_network[r['network']]} fresh",
-                    stage="batch",
-                )
-            )
-        # Over the whole drop the device rule sees the accounts that came after this one too.
-        devices = by_device[r["device_id"]] if r["device_id"] else 0
-        if devices >= device_rule.threshold:
-            fired[r["id"]].append(
-                fire("device_reuse", f"{devices} accounts in the drop", stage="batch")
-            )
     burst = RULES["signup_burst"]
     window = burst.window or timedelta(0)
     recent = sorted(
@@ -181,13 +155,58 @@ def batch_rules(
     )
     times = [joined.timestamp() for joined, _ in recent]
     half = window.total_seconds() / 2
-    for joined, request_id in recent:
-        stamp = joined.timestamp()
-        neighbours = bisect_right(times, stamp + half) - bisect_left(times, stamp - half)
-        if neighbours >= burst.threshold:
-            fired[request_id].append(
-                fire("signup_burst", f"{neighbours} sign-ups within the window", stage="batch")
+    neighbours = {
+        request_id: bisect_right(times, joined.timestamp() + half)
+        - bisect_left(times, joined.timestamp() - half)
+        for joined, request_id in recent
+    }
+    fired: dict[int, list[Fired]] = {}
+    for r in requests:
+        rules = cluster_rules(
+            address_accounts=by_address[r["address_key"]] if r["address_key"] else 0,
+            network_requests=by_network[r["network"]] if r["network"] else 0,
+            network_fresh=fresh_by_network[r["network"]] if r["network"] else 0,
+            fresh=r["fresh"],
+            device_accounts=by_device[r["device_id"]] if r["device_id"] else 0,
+            burst_neighbours=neighbours.get(r["id"], 0),
+        )
+        if rules:
+            fired[r["id"]] = rules
+    return fired
+
+
+def cluster_rules(
+    *,
+    address_accounts: int,
+    network_requests: int,
+    network_fresh: int,
+    fresh: bool,
+    device_accounts: int,
+    burst_neighbours: int,
+) -> list[Fired]:
+    """The batch rules of one request, from the sizes of the clusters it belongs to in the drop."""
+    fired = []
+    if address_accounts >= RULES["shared_address"].threshold:
+        fired.append(fire("shared_address", f"{address_accounts} accounts", stage="batch"))
+    if (
+        fresh
+        and network_fresh >= RULES["fresh_network_cluster"].threshold
+        and network_fresh >= FRESH_NETWORK_SHARE * network_requests
+    ):
+        fired.append(
+            fire(
+                "fresh_network_cluster",
+                f"{network_fresh} of {network_requests} fresh",
+                stage="batch",
             )
+        )
+    # Over the whole drop the device rule sees the accounts that came after this one too.
+    if device_accounts >= RULES["device_reuse"].threshold:
+        fired.append(fire("device_reuse", f"{device_accounts} accounts in the drop", stage="batch"))
+    if burst_neighbours >= RULES["signup_burst"].threshold:
+        fired.append(
+            fire("signup_burst", f"{burst_neighbours} sign-ups within the window", stage="batch")
+        )
     return fired
 
 

@@ -15,6 +15,8 @@ from invitations.constants import APPEAL_HINT, CATEGORY_MESSAGES
 from invitations.models import Draw, Drop, Invitation, InvitationRequest
 from marketplace.models import User
 
+DRAWN_STATUSES = (DropStatus.DRAWN, DropStatus.COMPLETED)
+
 
 def drops_visible(*, now: datetime) -> QuerySet[Drop]:
     """Open and upcoming drops, soonest first."""
@@ -35,6 +37,15 @@ def my_requests(customer: User) -> QuerySet[InvitationRequest]:
     )
 
 
+def shown_state(request: InvitationRequest) -> str:
+    """The state the customer sees. After a draw the requests not drawn keep "received" until
+    their notice is sent (the draw does not rewrite a million rows): in a drawn drop that reads
+    as "not drawn"."""
+    if request.state == RequestState.RECEIVED and request.drop.status in DRAWN_STATUSES:
+        return RequestState.NOT_DRAWN
+    return request.state
+
+
 def request_json(request: InvitationRequest) -> dict[str, Any]:
     """A request as its owner sees it: the state and, when screened out, a reason category that
     helps a real customer (never a rule, weight or threshold) and how to appeal."""
@@ -50,8 +61,8 @@ def request_json(request: InvitationRequest) -> dict[str, Any]:
         "drop_id": request.drop_id,
         "offer_id": request.drop.offer_id,
         "product_title": request.drop.offer.product.title,
-        "state": request.state,
-        "state_label": str(RequestState(request.state).label),
+        "state": shown_state(request),
+        "state_label": str(RequestState(shown_state(request)).label),
         "requested_at": request.created_at,
         "invitation_expires_at": invitation.expires_at if invitation else None,
         "invitation_quantity": invitation.quantity if invitation else None,
@@ -176,7 +187,11 @@ def drop_figures(drop: Drop) -> dict[str, Any]:
         screened_out=Count("pk", filter=Q(state=RequestState.SCREENED_OUT)),
         overridden=Count("pk", filter=Q(is_automated_verdict=False)),
         appeals_pending=Count("pk", filter=Q(appeal_status=AppealStatus.PENDING)),
-        not_drawn=Count("pk", filter=Q(state=RequestState.NOT_DRAWN)),
+        not_drawn=Count(
+            "pk",
+            filter=Q(state=RequestState.NOT_DRAWN)
+            | Q(state=RequestState.RECEIVED, drop__status__in=DRAWN_STATUSES),
+        ),
     )
     invitations = Invitation.objects.filter(drop=drop).aggregate(
         winners=Count("pk"),

@@ -13,14 +13,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db import connection, transaction
+from django.db.models import Exists, F, Max, OuterRef, Sum
 
 from core import clock, outbox
-from core.email import email_queue
 from invitations import errors, lottery
 from invitations.choices import DropStatus, InvitationStatus, RequestState
-from invitations.constants import EXPIRE_BATCH_SIZE, NOTIFY_BATCH_SIZE
+from invitations.constants import (
+    EXPIRE_BATCH_SIZE,
+    LOTTERY_ALGORITHM,
+    NOTIFY_BATCH_SIZE,
+)
+from invitations.db import roomy_sorts
+from invitations.mails import mails_queue
 from invitations.models import Draw, Drop, Invitation, InvitationRequest
 from invitations.services.drops import drop_close_now, drops_advance
 from invitations.services.requests import screening_batch
@@ -37,7 +42,7 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
     expired (or cancelled) invitations among the requests not drawn so far.
     """
     now = now or clock.now()
-    existing = Draw.objects.filter(drop_id=drop_id, round=round_number).first()
+    existing = _stored_draw(drop_id, round_number)
     if existing is not None:
         return existing
     drop = Drop.objects.filter(pk=drop_id).first()
@@ -51,38 +56,42 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
         screening_batch(drop, now=now)
     with transaction.atomic(durable=True):
         drop = Drop.objects.select_for_update().get(pk=drop_id)
-        existing = Draw.objects.filter(drop=drop, round=round_number).first()
+        existing = _stored_draw(drop_id, round_number)
         if existing is not None:
             return existing
         last = drop.draws.aggregate(last=Max("round"))["last"] or 0
         if round_number != last + 1:
             raise errors.DrawNotPossible(extra={"next_round": last + 1})
-        pool = [RequestState.RECEIVED] if round_number == 1 else _later_round_pool()
-        eligible = list(
-            InvitationRequest.objects.filter(drop=drop, state__in=pool)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        limit = drop.limit_per_customer
         if round_number == 1:
-            units = _hold_units(drop, min(drop.units, len(eligible) * limit))
+            # Locked until the commit: the units drawn for are the units taken below.
+            stock = Offer.objects.select_for_update().values_list("stock", flat=True)
+            available = min(drop.units, stock.get(pk=drop.offer_id))
+            if available < drop.units:
+                logger.warning(
+                    "drop %s: offer %s holds only %s of %s units",
+                    drop.pk,
+                    drop.offer_id,
+                    available,
+                    drop.units,
+                )
+            draw, eligible = _draw_insert(
+                drop, round_number, [RequestState.RECEIVED], available, now
+            )
+            _hold_units(drop, draw.units)
         else:
-            units = min(_free_units(drop), len(eligible) * limit)
-        winners = lottery.draw_winners(
-            drop.seed, round_number, eligible, lottery.winners_needed(units, limit)
-        )
-        draw = Draw.objects.create(
-            drop=drop,
-            round=round_number,
-            units=units,
-            eligible_request_ids=eligible,
-            winner_request_ids=winners,
-            drawn_at=now,
-        )
-        _invite(drop, draw, winners, lottery.quantities(units, len(winners), limit), now)
-        InvitationRequest.objects.filter(drop=drop, state=RequestState.RECEIVED).update(
-            state=RequestState.NOT_DRAWN
-        )
+            draw, eligible = _draw_insert(
+                drop, round_number, _later_round_pool(), _free_units(drop), now
+            )
+        winners = draw.winner_request_ids
+        _invite(drop, draw, now)
+        # The requests not drawn keep their state: "received" in a drawn drop reads as not drawn
+        # (selectors.shown_state), and the notices set "not_drawn" batch by batch. Marking a
+        # million rows here would be most of the draw's cost. Only requests admitted after an
+        # earlier round, which waited as "not_drawn" untold, become "received" to be told.
+        if round_number > 1:
+            InvitationRequest.objects.filter(
+                drop=drop, state=RequestState.NOT_DRAWN, notified_at__isnull=True
+            ).update(state=RequestState.RECEIVED)
         if drop.status not in {DropStatus.DRAWN, DropStatus.COMPLETED}:
             Drop.objects.filter(pk=drop.pk).update(status=DropStatus.DRAWN, updated_at=now)
         outbox.emit(
@@ -90,9 +99,9 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
             {
                 "drop_id": drop.pk,
                 "round": round_number,
-                "units": units,
+                "units": draw.units,
                 "winners": len(winners),
-                "eligible": len(eligible),
+                "eligible": eligible,
             },
         )
         # Those not drawn are told in batches after the commit: a draw of a million requests must
@@ -101,24 +110,73 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
     return draw
 
 
+def _stored_draw(drop_id: int, round_number: int) -> Draw | None:
+    # The eligible ids (a million for a big drop) are read only by those who need them.
+    return (
+        Draw.objects.defer("eligible_request_ids")
+        .filter(drop_id=drop_id, round=round_number)
+        .first()
+    )
+
+
+# Winners are the ``winners`` smallest ranks; a round holds ``available`` units at most, the
+# limit per customer each. Eligible ids and winners are aggregated by the database, so a million
+# ids never travel to Python and back.
+_DRAW_INSERT = """
+    WITH pool AS NOT MATERIALIZED (
+        SELECT id FROM invitations_invitationrequest
+         WHERE drop_id = %(drop_id)s AND state = ANY(%(states)s)
+    ),
+    won AS (SELECT id FROM pool ORDER BY {rank}, id LIMIT %(winners)s)
+    INSERT INTO invitations_draw
+        (drop_id, round, units, algorithm, eligible_request_ids, winner_request_ids, drawn_at)
+    SELECT %(drop_id)s, %(round)s,
+        least(%(available)s, (SELECT count(*) FROM won) * %(limit)s),
+        %(algorithm)s,
+        (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM pool),
+        (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM won),
+        %(now)s
+    RETURNING id, cardinality(eligible_request_ids)
+""".format(rank=lottery.rank_sql("id"))  # noqa: S608 - a constant expression, no input
+
+
+def _draw_insert(
+    drop: Drop, round_number: int, pool: list[str], available: int, now: datetime
+) -> tuple[Draw, int]:
+    """The round in one statement (see lottery.rank_sql); returns it and how many were eligible."""
+    with connection.cursor() as cursor:
+        roomy_sorts(cursor)
+        cursor.execute(
+            _DRAW_INSERT,
+            {
+                "drop_id": drop.pk,
+                "states": list(pool),
+                "round": round_number,
+                "available": available,
+                "limit": drop.limit_per_customer,
+                "algorithm": LOTTERY_ALGORITHM,
+                "winners": lottery.winners_needed(available, drop.limit_per_customer),
+                "now": now,
+                **lottery.rank_sql_keys(drop.seed, round_number),
+            },
+        )
+        draw_id, eligible = cursor.fetchone()
+    return Draw.objects.defer("eligible_request_ids").get(pk=draw_id), eligible
+
+
 def _later_round_pool() -> list[str]:
     return [RequestState.RECEIVED, RequestState.NOT_DRAWN]
 
 
-def _hold_units(drop: Drop, wanted: int) -> int:
-    """Take up to ``wanted`` units from the offer's stock into the drop's hold (row locked)."""
-    offer = Offer.objects.select_for_update().get(pk=drop.offer_id)
-    units = max(0, min(wanted, offer.stock))
-    if units < wanted:
-        logger.warning(
-            "drop %s: offer %s holds only %s of %s units", drop.pk, offer.pk, units, wanted
-        )
+def _hold_units(drop: Drop, units: int) -> None:
+    """Take ``units`` from the offer's stock (row locked by the draw) into the drop's hold."""
     if units:
-        taken = Offer.objects.filter(pk=offer.pk, stock__gte=units).update(stock=F("stock") - units)
+        taken = Offer.objects.filter(pk=drop.offer_id, stock__gte=units).update(
+            stock=F("stock") - units
+        )
         if taken != 1:  # cannot happen under the row lock; refuse rather than oversell
-            raise errors.NotEnoughStock(extra={"offer_id": offer.pk})
+            raise errors.NotEnoughStock(extra={"offer_id": drop.offer_id})
         Drop.objects.filter(pk=drop.pk).update(held_units=F("held_units") + units)
-    return units
 
 
 def _free_units(drop: Drop) -> int:
@@ -133,34 +191,57 @@ def _free_units(drop: Drop) -> int:
     return max(0, held - invited)
 
 
-def _invite(
-    drop: Drop, draw: Draw, winners: list[int], quantities: list[int], now: datetime
-) -> None:
-    expires = now + timedelta(hours=drop.purchase_window_hours)
-    requests = InvitationRequest.objects.select_related("customer").in_bulk(winners)
-    product = drop.offer.product
-    Invitation.objects.bulk_create(
-        [
-            Invitation(
-                request_id=request_id,
-                drop=drop,
-                customer_id=requests[request_id].customer_id,
-                round=draw.round,
-                quantity=quantity,
-                expires_at=expires,
-            )
-            for request_id, quantity in zip(winners, quantities, strict=True)
-        ]
+# One statement for the winners' state and invitations: the quantities of lottery.quantities
+# (the limit each, in winner order by id, the last one the remainder), each winner's customer.
+_INVITE = """
+    WITH invited AS (
+        UPDATE invitations_invitationrequest SET state = %(invited)s
+         WHERE id = ANY(%(winners)s::bigint[])
+        RETURNING id, drop_id, customer_id
     )
-    for request_id, quantity in zip(winners, quantities, strict=True):
-        customer = requests[request_id].customer
-        email_queue(
-            to=customer.email,
-            template="invitation_granted",
-            language=customer.language,
-            context={"drop": drop, "expires_at": expires, "product": product, "quantity": quantity},
+    INSERT INTO invitations_invitation
+        (request_id, drop_id, customer_id, round, quantity, status, expires_at)
+    SELECT r.id, r.drop_id, r.customer_id, %(round)s,
+           least(%(limit)s, %(units)s - %(limit)s * (w.position - 1)), %(status)s, %(expires)s
+      FROM unnest(%(winners)s::bigint[]) WITH ORDINALITY AS w(id, position)
+      JOIN invited r ON r.id = w.id
+"""
+
+
+def _invite(drop: Drop, draw: Draw, now: datetime) -> None:
+    """Invitations, the winners' state, their e-mails and outbox events: a few set statements."""
+    winners = list(draw.winner_request_ids)
+    limit = drop.limit_per_customer
+    expires = now + timedelta(hours=drop.purchase_window_hours)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INVITE,
+            {
+                "round": draw.round,
+                "limit": limit,
+                "units": draw.units,
+                "status": InvitationStatus.INVITED,
+                "expires": expires,
+                "winners": winners,
+                "invited": RequestState.INVITED,
+            },
         )
-    InvitationRequest.objects.filter(pk__in=winners).update(state=RequestState.INVITED)
+    quantities = lottery.quantities(draw.units, len(winners), limit)
+    product = drop.offer.product
+    mails_queue(
+        "invitation_granted",
+        winners,
+        quantities,
+        {
+            quantity: {
+                "drop": drop,
+                "expires_at": expires,
+                "product": product,
+                "quantity": quantity,
+            }
+            for quantity in set(quantities)
+        },
+    )
 
 
 def _schedule_notifications(drop_id: int) -> None:
@@ -175,30 +256,31 @@ def _schedule_notifications(drop_id: int) -> None:
 def notify_not_drawn(
     drop_id: int, *, batch_size: int = NOTIFY_BATCH_SIZE, now: datetime | None = None
 ) -> int:
-    """Tell every request that was not drawn, a batch per transaction; each request once."""
+    """Tell every request that was not drawn, a batch per transaction; each request once.
+
+    In a drawn drop a request still "received" took part in a round and was not drawn; its notice
+    and its state "not_drawn" are written together, so a batch is told once or not at all.
+    """
     now = now or clock.now()
     drop = Drop.objects.select_related("offer__product").filter(pk=drop_id).first()
-    if drop is None:
+    if drop is None or not drop.draws.exists():
         return 0
+    context = {"drop": drop, "product": drop.offer.product}
     sent = 0
     while True:
         with transaction.atomic():
             batch = list(
-                InvitationRequest.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("customer")
-                .filter(drop=drop, state=RequestState.NOT_DRAWN, notified_at__isnull=True)
-                .order_by("pk")[:batch_size]
+                InvitationRequest.objects.select_for_update(skip_locked=True)
+                .filter(drop=drop, state=RequestState.RECEIVED, notified_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
             )
             if not batch:
                 return sent
-            for request in batch:
-                email_queue(
-                    to=request.customer.email,
-                    template="invitation_not_drawn",
-                    language=request.customer.language,
-                    context={"drop": drop, "product": drop.offer.product},
-                )
-            InvitationRequest.objects.filter(pk__in=[r.pk for r in batch]).update(notified_at=now)
+            mails_queue("invitation_not_drawn", batch, [0] * len(batch), {0: context})
+            InvitationRequest.objects.filter(pk__in=batch).update(
+                state=RequestState.NOT_DRAWN, notified_at=now
+            )
             sent += len(batch)
 
 
@@ -287,11 +369,12 @@ def draws_due(*, now: datetime | None = None) -> list[Draw]:
         except Exception:
             # One broken drop must not hold up the others; it stays closed and is retried.
             logger.exception("draw of drop %s failed", drop_id)
-    pending = (
-        InvitationRequest.objects.filter(state=RequestState.NOT_DRAWN, notified_at__isnull=True)
-        .values_list("drop_id", flat=True)
-        .distinct()
+    untold = InvitationRequest.objects.filter(
+        drop=OuterRef("pk"), state=RequestState.RECEIVED, notified_at__isnull=True
     )
+    pending = Drop.objects.filter(
+        Exists(untold), status__in=[DropStatus.DRAWN, DropStatus.COMPLETED]
+    ).values_list("pk", flat=True)
     for drop_id in sorted(pending):
         notify_not_drawn(drop_id, now=now)
     return draws

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db import IntegrityError, connection, transaction
 
 from core import clock, outbox
 from core.email import email_queue
 from invitations import errors, screening
 from invitations.choices import AppealStatus, DropStatus, RequestState
-from invitations.constants import DRY_RUN_SAMPLES, RULES
-from invitations.models import Drop, InvitationRequest
+from invitations.constants import (
+    DRY_RUN_SAMPLES,
+    FRESH_NETWORK_SHARE,
+    RULES,
+    SIGNUP_BURST_LOOKBACK,
+)
+from invitations.db import roomy_sorts
+from invitations.models import Draw, Drop, InvitationRequest
 from marketplace.choices import OrderStatus
 from marketplace.models import Address, Order, User
 
@@ -148,51 +153,20 @@ def screening_batch(
     ``dry_run`` nothing is written; the answer says how many requests each rule would remove,
     with sample ids, so staff can check the rules before they act.
     """
-    requests = InvitationRequest.objects.filter(drop=drop)
-    # Narrow rows for the cluster counts; the fresh flag is read from the stored verdict in SQL,
-    # so a big drop's verdicts are decoded only where something may change.
-    inputs = list(
-        requests.annotate(
-            fresh=ExpressionWrapper(
-                Q(verdict__fired__contains=[{"code": "no_purchase_history"}]),
-                output_field=BooleanField(),
-            ),
-            had_batch_rules=ExpressionWrapper(
-                Q(verdict__fired__contains=[{"stage": "batch"}]), output_field=BooleanField()
-            ),
-            date_joined=F("customer__date_joined"),
-        ).values(
-            "id",
-            "address_key",
-            "network",
-            "device_id",
-            "date_joined",
-            "fresh",
-            "had_batch_rules",
-            "state",
-            "is_automated_verdict",
-        )
-    )
-    batch = screening.batch_rules(inputs, opens_at=drop.request_opens_at)
-    # Only these can move or count: a cluster fired now, fired before, or screened out already.
-    to_judge = {
-        row["id"]
-        for row in inputs
-        if row["id"] in batch or row["had_batch_rules"] or row["state"] == RequestState.SCREENED_OUT
-    }
-    verdicts = _verdicts(sorted(to_judge))
+    total, rows = _cluster_rows(drop)
+    verdicts = _verdicts(sorted(row["id"] for row in rows))
     removed_by_rule: dict[str, list[int]] = defaultdict(list)
     changed: list[InvitationRequest] = []
     screened_out = newly_screened_out = readmitted = 0
-    for row in inputs:
-        if row["id"] not in to_judge or row["state"] not in JUDGED_STATES:
-            continue  # unchanged since intake, or drawn already (a batch does not reopen a draw)
+    for row in rows:
+        if row["state"] not in JUDGED_STATES:
+            continue  # drawn already: a batch does not reopen a draw
         stored = verdicts[row["id"]].get("fired", [])
         if not row["is_automated_verdict"]:
             screened_out += row["state"] == RequestState.SCREENED_OUT
             continue  # staff decided this one; the rules do not overrule a person
         request_time = [rule for rule in stored if rule.get("stage", "request") == "request"]
-        verdict = screening.merge(request_time, batch.get(row["id"], []))
+        verdict = screening.merge(request_time, row["batch"])
         new_state = RequestState.SCREENED_OUT if verdict.is_screened_out else RequestState.RECEIVED
         if verdict.is_screened_out:
             screened_out += 1
@@ -220,7 +194,7 @@ def screening_batch(
                 batch_size=VERDICT_WRITE_BATCH_SIZE,
             )
     return {
-        "requests": len(inputs),
+        "requests": total,
         "screened_out": screened_out,
         "newly_screened_out": newly_screened_out,
         "readmitted": readmitted,
@@ -230,6 +204,113 @@ def screening_batch(
         },
         "dry_run": dry_run,
     }
+
+
+# The clusters of a drop counted by the database, each grouping a hash aggregate in memory
+# (roomy_sorts) over the drop's requests. Only the requests that may move come
+# back (a rule fires now, fired before, or the request is screened out already), with the count of
+# all requests on every row (a single row with no request when nothing may move): most of a big
+# drop is clean and never leaves PostgreSQL.
+_CLUSTERS = """
+    WITH req AS NOT MATERIALIZED (
+        SELECT id, address_key, network, device_id, customer_id, state, is_automated_verdict,
+               verdict -> 'fired' @> '[{"code": "no_purchase_history"}]' AS fresh,
+               verdict -> 'fired' @> '[{"stage": "batch"}]' AS had_batch
+          FROM invitations_invitationrequest
+         WHERE drop_id = %(drop_id)s
+    ),
+    by_address AS (
+        SELECT address_key, count(*) AS accounts FROM req WHERE address_key <> ''
+         GROUP BY address_key HAVING count(*) >= %(address_threshold)s
+    ),
+    by_network AS (
+        SELECT network, count(*) AS requests, count(*) FILTER (WHERE fresh) AS fresh
+          FROM req WHERE network <> '' GROUP BY network
+        HAVING count(*) FILTER (WHERE fresh) >= %(network_threshold)s
+           AND count(*) FILTER (WHERE fresh) >= %(fresh_share)s * count(*)
+    ),
+    by_device AS (
+        SELECT device_id, count(*) AS accounts FROM req WHERE device_id <> ''
+         GROUP BY device_id HAVING count(*) >= %(device_threshold)s
+    ),
+    burst AS (
+        SELECT id, count(*) OVER (
+                   ORDER BY date_joined
+                   RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
+               ) AS neighbours
+          FROM (SELECT req.id, u.date_joined FROM req
+                  JOIN marketplace_user u ON u.id = req.customer_id
+                 WHERE u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
+    ),
+    moving AS (
+        SELECT req.id, req.state, req.is_automated_verdict, req.fresh,
+               coalesce(a.accounts, 0) AS address, coalesce(n.requests, 0) AS network,
+               coalesce(n.fresh, 0) AS network_fresh, coalesce(d.accounts, 0) AS device,
+               coalesce(b.neighbours, 0) AS neighbours
+          FROM req
+          LEFT JOIN by_address a ON a.address_key = req.address_key
+          LEFT JOIN by_network n ON n.network = req.network AND req.fresh
+          LEFT JOIN by_device d ON d.device_id = req.device_id
+          LEFT JOIN burst b ON b.id = req.id AND b.neighbours >= %(burst_threshold)s
+         WHERE a.accounts IS NOT NULL OR n.network IS NOT NULL OR d.accounts IS NOT NULL
+            OR b.id IS NOT NULL OR req.had_batch OR req.state = 'screened_out'
+    )
+    SELECT total.requests, moving.*
+      FROM (SELECT count(*) AS requests FROM req) AS total LEFT JOIN moving ON true
+"""
+
+
+def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
+    """How many requests the drop has, and those the batch screening may change, each with the
+    batch rules that fire now."""
+    burst = RULES["signup_burst"]
+    half_window = (burst.window or timedelta(0)) / 2
+    with transaction.atomic(), connection.cursor() as cursor:
+        roomy_sorts(cursor)
+        cursor.execute(
+            _CLUSTERS,
+            {
+                "drop_id": drop.pk,
+                "address_threshold": RULES["shared_address"].threshold,
+                "network_threshold": RULES["fresh_network_cluster"].threshold,
+                "fresh_share": FRESH_NETWORK_SHARE,
+                "device_threshold": RULES["device_reuse"].threshold,
+                "half_window": half_window,
+                "burst_from": drop.request_opens_at - SIGNUP_BURST_LOOKBACK,
+                "burst_to": drop.request_opens_at,
+                "burst_threshold": burst.threshold,
+            },
+        )
+        fetched = cursor.fetchall()
+    rows = [
+        {
+            "id": pk,
+            "state": state,
+            "is_automated_verdict": automated,
+            "batch": screening.cluster_rules(
+                address_accounts=address,
+                network_requests=network,
+                network_fresh=network_fresh,
+                fresh=fresh,
+                device_accounts=device,
+                burst_neighbours=neighbours,
+            ),
+        }
+        for (
+            _total,
+            pk,
+            state,
+            automated,
+            fresh,
+            address,
+            network,
+            network_fresh,
+            device,
+            neighbours,
+        ) in fetched
+        if pk is not None
+    ]
+    return fetched[0][0], rows
 
 
 def _verdicts(ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -304,7 +385,17 @@ def verdict_override(
 def _override(
     request: InvitationRequest, *, screened_out: bool, actor: User, reason: str, now: datetime
 ) -> None:
-    request.state = RequestState.SCREENED_OUT if screened_out else RequestState.RECEIVED
+    if screened_out:
+        request.state = RequestState.SCREENED_OUT
+    elif (
+        request.state == RequestState.SCREENED_OUT
+        and Draw.objects.filter(drop_id=request.drop_id).exists()
+    ):
+        # Admitted after a round: it waits for a further one untold, since in a drawn drop
+        # "received" means drawn-against and not yet told (see draws.notify_not_drawn).
+        request.state = RequestState.NOT_DRAWN
+    else:
+        request.state = RequestState.RECEIVED
     request.is_automated_verdict = False
     request.verdict = {
         **request.verdict,

@@ -21,8 +21,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from invitations import services
-from invitations.constants import TARGET_BOT_RECALL, TARGET_FALSE_POSITIVE_RATE
+from invitations import screening, services
+from invitations.constants import BATCH_RULES, TARGET_BOT_RECALL, TARGET_FALSE_POSITIVE_RATE
 from invitations.models import InvitationRequest
 from marketplace.models import Address, Order, User
 from tests.factories import OfferFactory, SellerFactory
@@ -212,7 +212,35 @@ def test_screening_recall_and_false_positive_rate(capsys):
             device_id=device,
             now=opens + timedelta(minutes=minute),
         )
+    at_intake = {
+        row["id"]: row
+        for row in InvitationRequest.objects.filter(drop=drop).values(
+            "id", "address_key", "network", "device_id", "verdict", "customer__date_joined"
+        )
+    }
     services.screening_batch(drop, now=now)
+
+    # The draw counts the clusters in SQL; the Python rules are the reference and must agree.
+    reference = screening.batch_rules(
+        [
+            {
+                **row,
+                "date_joined": row["customer__date_joined"],
+                "fresh": screening.is_fresh(row["verdict"]["fired"]),
+            }
+            for row in at_intake.values()
+        ],
+        opens_at=drop.request_opens_at,
+    )
+    assert {rule["code"] for rules in reference.values() for rule in rules} >= BATCH_RULES
+    for pk, state, verdict in InvitationRequest.objects.filter(drop=drop).values_list(
+        "pk", "state", "verdict"
+    ):
+        expected = screening.merge(at_intake[pk]["verdict"]["fired"], reference.get(pk, []))
+        assert (verdict["fired"], state == "screened_out") == (
+            expected.fired,
+            expected.is_screened_out,
+        )
 
     states = dict(InvitationRequest.objects.filter(drop=drop).values_list("customer_id", "state"))
     out = {user.pk for user, *_rest in population if states[user.pk] == "screened_out"}

@@ -41,3 +41,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def kill_once_it_progresses(process, progress, *, timeout: float = 120.0) -> None:
+    """SIGKILL ``process`` soon after ``progress()`` (a count read from the database) grows.
+
+    Waiting for progress rather than a fixed time keeps a kill test meaningful on a loaded machine,
+    where starting the child alone can take longer than any fixed sleep."""
+    import signal
+    import time
+
+    from django.db import connection
+
+    start = progress()
+    deadline = time.monotonic() + timeout
+    while progress() == start and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    connection.close()

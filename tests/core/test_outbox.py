@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from core import outbox
 from core.email import email_queue
 from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
 from tests.core import outbox_probe
-from tests.utils import child_env
+from tests.utils import child_env, kill_once_it_progresses
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,6 +66,10 @@ def test_failing_handler_keeps_event_pending_with_its_error():
     assert calls == [str(event.id)]
 
 
+def _processed() -> int:
+    return OutboxEvent.objects.filter(processed_at__isnull=False).count()
+
+
 def _relay_process() -> subprocess.Popen[bytes]:
     code = (
         "import django; django.setup();"
@@ -85,9 +87,7 @@ def test_relay_killed_mid_batch_and_rerun_runs_every_handler_exactly_once():
 
     for _ in range(3):  # kill it several times at random points
         process = _relay_process()
-        time.sleep(1.5)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
+        kill_once_it_progresses(process, _processed)
     connection.close()
     processed_before_rerun = OutboxEvent.objects.filter(processed_at__isnull=False).count()
     assert 0 < processed_before_rerun < events

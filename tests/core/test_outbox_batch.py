@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from django.db import connection, transaction
 from core import outbox
 from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
 from tests.core import outbox_probe
-from tests.utils import child_env
+from tests.utils import child_env, kill_once_it_progresses
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = outbox.handler_name(outbox_probe.record_probe_batch)
@@ -82,6 +80,10 @@ def test_the_relay_is_woken_once_per_transaction(settings, django_capture_on_com
     assert len(callbacks) == 1
 
 
+def _processed() -> int:
+    return OutboxEvent.objects.filter(processed_at__isnull=False).count()
+
+
 def _relay_process(batch_size: int) -> subprocess.Popen[bytes]:
     code = (
         "import django; django.setup();"
@@ -101,9 +103,7 @@ def test_batch_relay_killed_repeatedly_then_rerun_handles_every_event_once():
 
     for _ in range(3):
         process = _relay_process(batch_size=100)
-        time.sleep(2.5)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
+        kill_once_it_progresses(process, _processed)
     connection.close()
     processed_before_rerun = OutboxEvent.objects.filter(processed_at__isnull=False).count()
     assert 0 < processed_before_rerun < events

@@ -330,11 +330,15 @@ def scores_store(
     rows changed, rows added)."""
     calendar_ensure(now.date())
     with _cursor() as cursor:
+        # A table read as empty (the first build) got a nested-loop anti-join that rescanned the
+        # rows this very statement was inserting, once per order: minutes instead of seconds.
+        cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         cursor.execute(
             STORE_SCORES.replace("{where}", where).replace("{stored}", stored),
             {**_params(now), **params},
         )
         scored, changed, added = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
     return scored, changed, added
 
 

@@ -66,7 +66,7 @@ def _generate(orders: int, sellers: int) -> None:
             " fulfilment_channel, placed_at, ship_by, promised_delivery_earliest,"
             " promised_delivery_latest, shipped_at, carrier, tracking_number, has_valid_tracking,"
             " delivered_at, cancelled_at, cancelled_by, cancel_reason)"
-            " SELECT p, p, %(buyer)s, %(low)s + (g * 7919) %% %(sellers)s, gen_random_uuid(),"
+            " SELECT p, p, %(buyer)s, %(low)s + (g::bigint * 7919) %% %(sellers)s, gen_random_uuid(),"
             "  CASE WHEN g %% 100 < 2 THEN 'cancelled' WHEN p > now() - interval '1 day' THEN 'placed'"
             "   WHEN p > now() - interval '5 days' THEN 'shipped' ELSE 'delivered' END,"
             "  'EUR', 20, 0, 20, 'N', 'x', '', 'B', '', '10115', 'DE', 'seller', p,"
@@ -317,20 +317,39 @@ def _worker(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def _freshness(rate: float, seconds: float, env: dict[str, str]) -> Result:
+# What the freshness producer changes: a claim (the seller's defect rate moves, so account health
+# reacts in the same worker) or an unanswered buyer message over a day old (the score moves, the
+# rate metrics do not). Each: the table, the event topic, the bit of OrderScore.fired it sets.
+CHANGES = {
+    "claim": ("marketplace_guaranteeclaim", "claim.filed", 1 << 0),
+    "message": ("marketplace_buyermessage", "message.sent", 1 << 5),
+}
+
+
+def _change(kind: str, order_id: int, now) -> None:
+    from marketplace.models import BuyerMessage, GuaranteeClaim
+
+    if kind == "claim":
+        GuaranteeClaim.objects.create(order_id=order_id, reason="bench", filed_at=now)
+    else:
+        BuyerMessage.objects.create(order_id=order_id, body="?", sent_at=now - timedelta(hours=25))
+
+
+def _freshness(kind: str, rate: float, seconds: float, env: dict[str, str]) -> Result:
     from django.core.cache import cache
     from django.db import connection, transaction
     from django.utils import timezone
 
     from core import outbox
-    from marketplace.models import GuaranteeClaim
 
+    table, topic, bit = CHANGES[kind]
     cache.clear()  # this benchmark's own Redis database: no stale refresh flag or task
+    _account_health_told()  # what an earlier phase left for account health is not this one's load
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT o.id, o.seller_id FROM marketplace_order o WHERE o.status = 'delivered'"
             " AND o.placed_at > now() - interval '50 days'"
-            " AND NOT EXISTS (SELECT 1 FROM marketplace_guaranteeclaim c WHERE c.order_id = o.id)"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} c WHERE c.order_id = o.id)"
             " ORDER BY random() LIMIT %s",
             [int(rate * seconds)],
         )
@@ -349,8 +368,8 @@ def _freshness(rate: float, seconds: float, env: dict[str, str]) -> Result:
                 with own.cursor() as cursor:
                     cursor.execute(
                         "SELECT order_id FROM ratings_orderscore WHERE order_id = ANY(%s)"
-                        " AND counted_problem = 'a_to_z_claim'",
-                        [waiting],
+                        " AND fired & %s <> 0",
+                        [waiting, bit],
                     )
                     at = time.monotonic()
                     for (order_id,) in cursor.fetchall():
@@ -368,10 +387,8 @@ def _freshness(rate: float, seconds: float, env: dict[str, str]) -> Result:
             if due > time.monotonic():
                 time.sleep(due - time.monotonic())
             with transaction.atomic():
-                GuaranteeClaim.objects.create(
-                    order_id=order_id, reason="bench", filed_at=timezone.now()
-                )
-                outbox.emit("claim.filed", {"order_id": order_id, "seller_id": seller_id})
+                _change(kind, order_id, timezone.now())
+                outbox.emit(topic, {"order_id": order_id, "seller_id": seller_id})
             committed[order_id] = time.monotonic()
         produced = time.monotonic() - started
         deadline = time.monotonic() + 30
@@ -389,23 +406,23 @@ def _freshness(rate: float, seconds: float, env: dict[str, str]) -> Result:
     p50 = statistics.median(latencies) if latencies else float("inf")
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else float("inf")
     return Result(
-        title=f"ratings freshness: {len(committed)} claims at {rate:.0f}/s, Celery worker"
+        title=f"ratings freshness: {len(committed)} {kind}s at {rate:.0f}/s, Celery worker"
         " (relay + refresh, concurrency 2) in its own process",
-        candidate=Measure("claims committed", len(committed), produced),
-        baseline=Measure("claims visible in the rating", len(seen), produced),
+        candidate=Measure(f"{kind}s committed", len(committed), produced),
+        baseline=Measure(f"{kind}s visible in the rating", len(seen), produced),
         unit="events/s",
         notes=[
             f"commit -> visible rating: p50 {p50:.2f} s, p99 {p99:.2f} s, max"
             f" {latencies[-1] if latencies else float('inf'):.2f} s (target p99 <= 5 s)"
         ],
         gates={
-            "every claim became visible": len(seen) == len(committed),
+            f"every {kind} became visible": len(seen) == len(committed),
             "p99 commit -> visible rating <= 5 s": p99 <= 5.0,
         },
     )
 
 
-def run(orders: int, sellers: int, events: int, rate: float, seconds: float) -> list[Result]:
+def run(orders: int, sellers: int, events: int, rates: list[float], seconds: float) -> list[Result]:
     database_url = fresh_database(DATABASE)
     env = child_env(database_url)
     for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE"):
@@ -420,9 +437,12 @@ def run(orders: int, sellers: int, events: int, rate: float, seconds: float) -> 
     full.report()
     incremental = _incremental(events, now)
     incremental.report()
-    fresh = _freshness(rate, seconds, env)
-    fresh.report()
-    return [full, incremental, fresh]
+    results = [full, incremental]
+    for rate in rates:
+        for kind in CHANGES:
+            results.append(_freshness(kind, rate, seconds, env))
+            results[-1].report()
+    return results
 
 
 def main() -> int:
@@ -430,10 +450,18 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--sellers", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=40_000)
-    parser.add_argument("--rate", type=float, default=100.0, help="freshness events per second")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--rates", default="25,100", help="freshness: producer rates (events/s), comma-separated"
+    )
+    parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
-    results = run(args.orders, args.sellers, args.events, args.rate, args.seconds)
+    results = run(
+        args.orders,
+        args.sellers,
+        args.events,
+        [float(rate) for rate in args.rates.split(",")],
+        args.seconds,
+    )
     return 0 if all(all(result.gates.values()) for result in results) else 1
 
 

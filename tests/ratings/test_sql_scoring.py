@@ -11,6 +11,7 @@ flag, maturity and whole trace for each one.
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from core.clock import add_business_days
 from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
 from ratings import services, sql
 from ratings.constants import BONUS_CONDITIONS, FIRED_ORDER, WINDOW
-from ratings.models import OrderScore, SellerRating
+from ratings.models import DirtyOrder, OrderScore, SellerRating
 from ratings.scoring import fired_from_mask, met_from_mask, score_order, trace_of
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
@@ -316,3 +317,85 @@ def test_a_date_the_calendar_does_not_cover_stops_the_scoring(shopper, seller):
     with pytest.raises(DatabaseError, match="does not cover 1999-12-31"):
         sql.scores_select(NOW, order_ids)
     connection.needs_rollback = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_refreshes_and_new_events_end_equal_to_the_full_recompute(
+    shopper, seller, seller_b
+):
+    """Two refreshes claim dirty orders at once while events keep marking them again: every order
+    is rescored, none twice in one claim, and the result is what a full recompute gives."""
+    order_ids = _good_orders(shopper, seller, 40, seed=10) + _good_orders(
+        shopper, seller_b, 40, seed=11
+    )
+    sellers = dict(Order.objects.values_list("pk", "seller_id"))
+    services.orders_mark_dirty([(order_id, sellers[order_id]) for order_id in order_ids])
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            barrier.wait()
+            services.refresh_dirty(now=NOW, batch_size=7)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def events() -> None:
+        try:
+            barrier.wait()
+            for start in range(0, len(order_ids), 10):
+                chunk = order_ids[start : start + 10]
+                # The state changes with its events, as the outbox guarantees.
+                GuaranteeClaim.objects.bulk_create(
+                    GuaranteeClaim(order_id=order_id, reason="x", filed_at=NOW)
+                    for order_id in chunk[::2]
+                )
+                services.orders_mark_dirty([(order_id, sellers[order_id]) for order_id in chunk])
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target) for target in (refresh, refresh, events)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    services.refresh_dirty(now=NOW)
+    assert not DirtyOrder.objects.exists()
+
+    def state():
+        return (
+            sorted(OrderScore.objects.values_list("order_id", "score", "counted_problem", "fired")),
+            sorted(SellerRating.objects.values_list("seller_id", "score", "metrics")),
+        )
+
+    incremental = state()
+    assert sum(score == -500 for _order, score, _problem, _fired in incremental[0]) == 40
+    OrderScore.objects.all().delete()
+    SellerRating.objects.all().delete()
+    services.full_recompute(now=NOW)
+    assert state() == incremental
+
+
+@pytest.mark.django_db
+def test_a_refresh_of_many_sellers_reads_everyone_but_writes_only_them(
+    monkeypatch, shopper, seller, seller_b
+):
+    mine = _good_orders(shopper, seller, 12, seed=12)
+    _good_orders(shopper, seller_b, 12, seed=13)
+    services.full_recompute(now=NOW)
+    untouched = SellerRating.objects.get(seller=seller_b).computed_at
+    GuaranteeClaim.objects.create(order_id=mine[0], reason="x", filed_at=NOW)
+    services.orders_mark_dirty([(mine[0], seller.pk)])
+    monkeypatch.setattr(services, "SELLERS_BY_INDEX_MAX", 0)
+    later = NOW + timedelta(minutes=5)
+    services.refresh_dirty(now=later)
+    assert SellerRating.objects.get(seller=seller_b).computed_at == untouched
+    refreshed = SellerRating.objects.values("score", "metrics").get(seller=seller)
+    assert refreshed["metrics"]["order_defect_rate"]["numerator"] == 1
+    services.full_recompute(now=later)
+    assert SellerRating.objects.values("score", "metrics").get(seller=seller) == refreshed

@@ -20,10 +20,12 @@ def apply_violation_points(events: list[OutboxEvent]) -> None:
     )
 
 
-@outbox.register("ratings.metrics_changed")
-def sync_metric_violations(event: OutboxEvent) -> None:
-    seller_id = event.payload["seller_id"]
-    services.metric_violations_sync(seller_id, seller_rate_metrics(seller_id))
+@outbox.register_batch("ratings.metrics_changed")
+def sync_metric_violations(events: list[OutboxEvent]) -> None:
+    # The sync reads the seller's metrics as they are now, so several events of one seller in a
+    # batch need one sync, not one each.
+    for seller_id in dict.fromkeys(event.payload["seller_id"] for event in events):
+        services.metric_violations_sync(seller_id, seller_rate_metrics(seller_id))
 
 
 @outbox.register_batch("order.delivered")

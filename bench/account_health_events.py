@@ -79,6 +79,62 @@ def _produce(job: tuple[int, int, float, list[int]]) -> dict[int, float]:
     return opened_at
 
 
+_SYNTHETIC = """
+WITH opened AS (
+    INSERT INTO account_health_violation
+        (created_at, updated_at, severity, affected_orders, is_repeat, points, source, status,
+         facts, seller_statement, opened_at, policy_id, seller_id)
+    SELECT now(), now(), 'medium', 1, false, 50, 'staff', 'open', 'synthetic', '', now(), %s, seller
+    FROM unnest(%s::bigint[]) AS seller
+    RETURNING id, seller_id, points
+)
+INSERT INTO core_outboxevent (id, topic, payload, created_at, attempts, last_error)
+SELECT gen_random_uuid(), 'violation.opened',
+       jsonb_build_object('violation_id', id, 'seller_id', seller_id, 'points', points), now(), 0, ''
+FROM opened
+RETURNING (payload ->> 'violation_id')::bigint
+"""
+
+
+def _produce_synthetic(
+    seconds: float, rate: int, seller_ids: list[int], policy_id: int
+) -> dict[int, float]:
+    """Violations and their events written as the service writes them (one transaction with both),
+    but many per statement: the rate the score must keep up with, not what one ORM call costs."""
+    from django.db import connection
+
+    rng = random.Random(11)
+    tick = 0.05
+    per_tick = max(1, round(rate * tick))
+    opened_at: dict[int, float] = {}
+    started = time.perf_counter()
+    next_at = started
+    with connection.cursor() as cursor:
+        while time.perf_counter() - started < seconds:
+            cursor.execute(_SYNTHETIC, [policy_id, rng.sample(seller_ids, per_tick)])
+            committed = time.time()  # autocommit: the statement's return is its commit
+            opened_at.update((row[0], committed) for row in cursor.fetchall())
+            next_at += tick
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+    return opened_at
+
+
+def _latencies(opened_at: dict[int, float]) -> list[float]:
+    from account_health.models import LedgerEntry
+
+    deadline = time.time() + 60
+    while time.time() < deadline and LedgerEntry.objects.filter(
+        violation_id__in=list(opened_at)
+    ).count() < len(opened_at):
+        time.sleep(0.2)
+    applied = dict(
+        LedgerEntry.objects.filter(violation_id__in=list(opened_at)).values_list(
+            "violation_id", "created_at"
+        )
+    )
+    return sorted(applied[pk].timestamp() - opened_at[pk] for pk in opened_at if pk in applied)
+
+
 def run(events: int = 6000, rate: int = 1000) -> Result:
     database_url = fresh_database("bench_account_health")
     env = child_env(database_url)
@@ -130,20 +186,18 @@ def run(events: int = 6000, rate: int = 1000) -> Result:
     produced_rate = sum(len(batch) for batch in batches) / (time.perf_counter() - produce_started)
     opened_at = {pk: at for batch in batches for pk, at in batch.items()}
     latency_events = len(opened_at)
-    deadline = time.time() + 60
-    while (
-        time.time() < deadline
-        and LedgerEntry.objects.filter(violation_id__in=list(opened_at)).count() < latency_events
-    ):
-        time.sleep(0.2)
+    latencies = _latencies(opened_at)
+
+    # Phase 3: the score under 1,000 events a second, whatever producing them costs.
+    from account_health.models import Policy
+
+    policy_id = Policy.objects.get(code="listing_accuracy").pk
+    synthetic = _produce_synthetic(8.0, rate, seller_ids, policy_id)
+    synthetic_latencies = _latencies(synthetic)
     stop.set()
     relayer.join()
-    applied = dict(
-        LedgerEntry.objects.filter(violation_id__in=list(opened_at)).values_list(
-            "violation_id", "created_at"
-        )
-    )
-    latencies = sorted(applied[pk].timestamp() - opened_at[pk] for pk in opened_at if pk in applied)
+    synthetic_p99 = synthetic_latencies[int(len(synthetic_latencies) * 0.99) - 1]
+    synthetic_rate = len(synthetic) / 8.0
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     total_violations = Violation.objects.count()
@@ -160,13 +214,19 @@ def run(events: int = 6000, rate: int = 1000) -> Result:
             f"cost per event by slice (ms): {[round(cost * 1000, 2) for cost in costs]}",
             f"latency commit -> score: p50 {p50:.3f} s, p99 {p99:.3f} s over {len(latencies)} events"
             f" produced at {produced_rate:.0f}/s by {producers} producers",
+            f"at {synthetic_rate:.0f} events/s written in statements of {round(rate * 0.05)}: "
+            f"p50 {statistics.median(synthetic_latencies):.3f} s, p99 {synthetic_p99:.3f} s "
+            f"over {len(synthetic_latencies)} events",
             f"violations in the table at the end: {total_violations}",
         ],
         gates={
             "every event applied exactly once": len(latencies) == latency_events
+            and len(synthetic_latencies) == len(synthetic)
             and LedgerEntry.objects.filter(cause="violation_opened").count() == total_violations,
             "no event left pending": pending == 0,
             "p99 latency <= 5 s": p99 <= 5.0,
+            f"p99 latency <= 5 s at {rate}/s": synthetic_p99 <= 5.0
+            and synthetic_rate >= 0.95 * rate,
         },
     )
 

@@ -162,7 +162,8 @@ def gunicorn(env: dict[str, str], *, workers: int = 4, app: str = "config.wsgi")
             try:
                 requests.get(f"{base}/health/?celery=0", timeout=2)
                 break
-            except requests.ConnectionError:
+            # A busy machine may accept the connection before a worker has booted to answer it.
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)

@@ -63,7 +63,8 @@ def test_make_run_serves_the_site_and_ctrl_c_stops_everything_it_started(tmp_pat
                 health = requests.get(f"http://127.0.0.1:{port}/health/", timeout=5)
                 if health.status_code == 200 and health.json()["checks"]["celery"] == "ok":
                     break
-            except requests.ConnectionError:
+            # A busy machine may accept the connection before a worker is up to answer it.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(1)
         assert health is not None and health.json()["status"] == "ok"

@@ -155,6 +155,7 @@ DASHBOARD: dict[str, Rule] = {
 
 OPERATIONS: dict[str, Rule] = {
     "health": Rule("public", dict.fromkeys(METHODS, 200), query="?celery=0"),
+    # Route counts and latencies for Prometheus: nobody's records (see the secrets of the world).
     "metrics": Rule("public", dict.fromkeys(METHODS, 200)),
     "set_language": Rule("public", dict.fromkeys(METHODS, 302), bodies={"POST": {"language": "de"}}),
     "schema": Rule("public", {"GET": 200}),

@@ -85,6 +85,7 @@ def _offer(stock: int) -> Offer:
     return OfferFactory(seller=seller, stock=stock, price=Decimal("20.00"))
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_idempotency_key_over_http(server):
     shopper_a = _shopper("http.a@example.test")
@@ -141,6 +142,7 @@ def test_idempotency_key_over_http(server):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_same_key_while_the_first_is_in_flight_is_409_over_http(server):
     shopper = _shopper("http.flight@example.test")
@@ -177,6 +179,7 @@ def test_same_key_while_the_first_is_in_flight_is_409_over_http(server):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_fifty_parallel_redemptions_of_one_single_use_coupon_over_http(server):
     buyer = _shopper("http.coupon@example.test")
@@ -205,6 +208,7 @@ def test_fifty_parallel_redemptions_of_one_single_use_coupon_over_http(server):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_fifty_parallel_invitation_requests_by_one_account_over_http(server):
     now = timezone.now()

@@ -52,6 +52,7 @@ def _login(base: str, email: str, password: str, client: str, spoofed: str = "")
     return {"status": response.status_code, **response.json()}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_brute_force_from_rotating_addresses_while_the_owner_logs_in(behind_one_proxy):
     base = behind_one_proxy

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench stop seed clean-data
+.PHONY: install run test lint bench reliability stop seed clean-data
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -26,6 +26,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The reliability and security suite: every row prints "RELIABILITY | <row> | <figure>".
+reliability: $(STAMP)
+	LOG_LEVEL=ERROR $(BIN)/pytest tests/reliability tests/security tests/core/test_deploy_check.py -s
 
 run: $(STAMP)
 	$(BIN)/python scripts/run.py

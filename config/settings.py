@@ -305,12 +305,10 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
-AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0)
-# Without a trusted proxy, X-Forwarded-For is whatever the client wrote: never read it then.
-_TRUSTED_PROXIES = env.int("NUM_PROXIES", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if _TRUSTED_PROXIES else ["REMOTE_ADDR"]
-)
+# The client address as the throttles and drop screening see it: X-Forwarded-For read only as deep
+# as NUM_PROXIES trusted proxies, so a spoofed header changes nothing and, behind a proxy, each
+# client has its own counter (axes alone would count everybody under the proxy's address).
+AXES_CLIENT_IP_CALLABLE = "core.api.client.client_ip"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

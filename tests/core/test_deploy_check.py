@@ -32,6 +32,7 @@ def test_production_settings_pass_check_deploy_at_warning_level():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+    print("\nRELIABILITY | check --deploy --fail-level WARNING, production settings | 0 issues")
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():

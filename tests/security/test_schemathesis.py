@@ -36,6 +36,20 @@ def token(request, shopper, seller):
     return Token.objects.get_or_create(user=user)[0].key
 
 
+_TALLY: dict[str, int] = {"cases": 0, "failed": 0}
+_OPERATIONS: set[str] = set()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figure():
+    yield
+    print(
+        f"\nRELIABILITY | schemathesis over the whole schema, as a shopper and as a seller | "
+        f"{len(_OPERATIONS)} operations, {_TALLY['cases']} cases, {_TALLY['failed']} with a server "
+        "error or a schema violation"
+    )
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
@@ -43,4 +57,10 @@ def test_no_server_errors_and_responses_match_the_schema(case, token):
     response = case.call(
         headers={"Authorization": f"Token {token}", "Idempotency-Key": uuid.uuid4().hex}
     )
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    _TALLY["cases"] += 1
+    _OPERATIONS.add(case.operation.label)
+    try:
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    except Exception:
+        _TALLY["failed"] += 1
+        raise

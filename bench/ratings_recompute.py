@@ -425,8 +425,16 @@ def _freshness(kind: str, rate: float, seconds: float, env: dict[str, str]) -> R
 def run(orders: int, sellers: int, events: int, rates: list[float], seconds: float) -> list[Result]:
     database_url = fresh_database(DATABASE)
     env = child_env(database_url)
-    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE"):
-        os.environ[key] = env[key]
+    # The broker URL too: with the embedded Valkey it is a socket URL that kombu spells differently.
+    for key in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "TESTING",
+        "DJANGO_SETTINGS_MODULE",
+    ):
+        if key in env:
+            os.environ[key] = env[key]
     os.environ["OUTBOX_WAKE_RELAY"] = "1"
     import django
 

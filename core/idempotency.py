@@ -3,6 +3,12 @@
 Same user + same key + same body replays the stored response; another body gets 422; a request
 arriving while the first is still running gets 409. Keys belong to a user: two users may use the
 same key without seeing each other's responses.
+
+The request working on a key holds a PostgreSQL advisory lock on its record for as long as it runs.
+When that request dies with its database session (a worker killed, the database restarted), the
+lock goes with it and a retry takes the key over at once instead of waiting for the timeout. This
+is safe because every change made under a key commits together with its stored answer
+(:func:`complete_in_transaction`): a key still in flight whose owner is gone changed nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +33,7 @@ from core.models import IdempotencyRecord
 logger = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+LOCK_SPACE = 0x1D3  # first key of the advisory locks on idempotency records
 
 
 class IdempotencyKeyMissing(DomainError):
@@ -67,6 +74,7 @@ def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRec
                 path=request.path,
                 request_hash=fingerprint,
             )
+            _lock(record.pk)  # held before any other request can see the row
             return record, True
     except IntegrityError:
         pass
@@ -74,12 +82,23 @@ def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRec
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     if record.state == IdempotencyRecord.State.IN_FLIGHT:
-        # A worker that died mid-request leaves an in-flight row; after the timeout the key is free.
+        if _lock(record.pk, wait=False):
+            # Its owner's session is gone, and nothing it did committed: the key is this request's.
+            taken = IdempotencyRecord.objects.filter(
+                pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT
+            ).update(created_at=now)
+            if taken:
+                record.created_at = now
+                return record, True
+            _unlock(record.pk)  # answered or released meanwhile: look again
+            return _claim(request, key, fingerprint)
+        # A request that runs too long (or a lock lost otherwise) frees the key after the timeout.
         stale_before = now - settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT
         taken = IdempotencyRecord.objects.filter(
             pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=stale_before
         ).update(created_at=now)
         if taken:
+            record.created_at = now
             return record, True
         raise IdempotencyInFlight()
     return record, False
@@ -103,24 +122,50 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             response["Idempotent-Replayed"] = "true"
             return response
         try:
-            response = view_method(self, request, *args, **kwargs)
-        except DomainError as error:
-            if error.status >= 500:
-                _release(record)
-                raise
-            from core.api.errors import error_body
-
-            response = Response(error_body(error), status=error.status)
-        except BaseException:
-            _release(record)
-            raise
-        if response.status_code >= 500:
-            _release(record)
-            return response
-        _complete(record.pk, response.status_code, response.data)
-        return response
+            return _run(view_method, record, self, request, *args, **kwargs)
+        finally:
+            _unlock(record.pk)
 
     return wrapper
+
+
+def _run(
+    view_method: Callable[..., Response], record: IdempotencyRecord, *args: Any, **kwargs: Any
+) -> Response:
+    try:
+        response = view_method(*args, **kwargs)
+    except DomainError as error:
+        if error.status >= 500:
+            _release(record)
+            raise
+        from core.api.errors import error_body
+
+        response = Response(error_body(error), status=error.status)
+    except BaseException:
+        _release(record)
+        raise
+    if response.status_code >= 500:
+        _release(record)
+        return response
+    _complete(record.pk, response.status_code, response.data)
+    return response
+
+
+def _lock(record_id: int, *, wait: bool = True) -> bool:
+    """Take this session's advisory lock on a record; without ``wait``, only if it is free."""
+    function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [LOCK_SPACE, record_id % 2**31])
+        row = cursor.fetchone()
+    return wait or bool(row and row[0])
+
+
+def _unlock(record_id: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, record_id % 2**31])
+    except DatabaseError:
+        pass  # the session is gone, and its locks with it
 
 
 def _complete(record_id: int, status: int, body: Any) -> int:
@@ -148,8 +193,9 @@ def complete_in_transaction(request: Request, status: int, body: Any) -> None:
 def _release(record: IdempotencyRecord) -> None:
     """Forget a key whose request failed, so the client may retry it at once."""
     try:
+        # Only this request's claim: a retry may have taken the key over since.
         IdempotencyRecord.objects.filter(
-            pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT
+            pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at=record.created_at
         ).delete()
     except DatabaseError:
         logger.warning("idempotency key kept in flight; it frees itself after the timeout")

@@ -46,6 +46,14 @@ def _placed(order: Order) -> dict[str, Any]:
     }
 
 
+def _answer(result: services.CheckoutResult) -> dict[str, Any]:
+    body = {
+        "checkout_reference": result.checkout_reference,
+        "orders": [_placed(order) for order in result.orders],
+    }
+    return dict(s.CheckoutOutput(body).data)
+
+
 class CheckoutView(APIView):
     @extend_schema(
         request=s.CheckoutInput,
@@ -63,13 +71,6 @@ class CheckoutView(APIView):
         data = s.CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
 
-        def answer(result: services.CheckoutResult) -> dict[str, Any]:
-            body = {
-                "checkout_reference": result.checkout_reference,
-                "orders": [_placed(order) for order in result.orders],
-            }
-            return dict(s.CheckoutOutput(body).data)
-
         result = services.checkout_place(
             request.user,
             lines=[
@@ -79,10 +80,10 @@ class CheckoutView(APIView):
             address_id=data.validated_data["address_id"],
             coupon_code=data.validated_data.get("coupon_code") or None,
             in_transaction=lambda placed: complete_in_transaction(
-                request, status.HTTP_201_CREATED, answer(placed)
+                request, status.HTTP_201_CREATED, _answer(placed)
             ),
         )
-        return Response(answer(result), status=status.HTTP_201_CREATED)
+        return Response(_answer(result), status=status.HTTP_201_CREATED)
 
 
 class StaffOrderView(APIView):
@@ -116,12 +117,12 @@ class StaffOrderView(APIView):
             override=OverrideRequest(
                 actor=request.user, reason=data.validated_data["override_reason"]
             ),
+            # The answer commits with the orders: a retry after a crash replays, never re-places.
+            in_transaction=lambda placed: complete_in_transaction(
+                request, status.HTTP_201_CREATED, _answer(placed)
+            ),
         )
-        body = {
-            "checkout_reference": result.checkout_reference,
-            "orders": [_placed(order) for order in result.orders],
-        }
-        return Response(s.CheckoutOutput(body).data, status=status.HTTP_201_CREATED)
+        return Response(_answer(result), status=status.HTTP_201_CREATED)
 
 
 class CartQuoteView(APIView):

@@ -36,7 +36,6 @@ django.setup()
 from django.conf import settings
 from django.core.mail import EmailMessage
 from core import outbox
-from invitations import lottery
 from invitations.services import draws
 
 settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
@@ -59,16 +58,19 @@ def hooked(func, name, before=True):
         return result
     return wrapper
 
-real_draw_winners = lottery.draw_winners
-def draw_winners(*args):
-    winners = real_draw_winners(*args)
+# The draw picks its winners in SQL, inside its transaction; they are logged when the invitations
+# are about to be written, before the winners' e-mails (where a kill may land).
+real_invite = draws._invite
+def invite(drop, draw, now):
     with open(os.environ["WINNERS_LOG"], "a") as log:
-        log.write(json.dumps(winners) + "\\n")
-    return winners
+        log.write(json.dumps(draw.winner_request_ids) + "\\n")
+    return real_invite(drop, draw, now)
 
-lottery.draw_winners = draw_winners
+draws._invite = invite
 draws.screening_batch = hooked(draws.screening_batch, "screened", before=False)
-draws.email_queue = hooked(draws.email_queue, "queue")
+# One passage per bulk of e-mails: the winners' (inside the draw transaction), then each batch of
+# notices.
+draws.mails_queue = hooked(draws.mails_queue, "queue")
 EmailMessage.send = hooked(EmailMessage.send, "send")
 # The notices task the draw queues after its commit is lost with the process; this worker sends
 # the notices itself, in small batches, as the periodic run would.
@@ -85,8 +87,8 @@ ALL = -1
 # not drawn, e-mails sent.
 KILL_POINTS = [
     ("after the screening, before the draw", "screened:1", (0, 0, 0)),
-    ("inside the draw transaction, 5th winner e-mail", "queue:5", (0, 0, 0)),
-    ("3rd batch of not-drawn notices", f"queue:{UNITS + 2 * NOTIFY_BATCH + 7}", (1, 80, 0)),
+    ("inside the draw transaction, queueing the winners' e-mails", "queue:1", (0, 0, 0)),
+    ("3rd batch of not-drawn notices", "queue:4", (1, 2 * NOTIFY_BATCH, 0)),
     ("relay, before the 40th e-mail", "send:40", (1, ALL, 39)),
     ("relay, before the 25th e-mail", "send:25", (1, ALL, 39 + 24)),
 ]
@@ -94,7 +96,8 @@ KILL_POINTS = [
 
 def _committed(drop) -> tuple[int, int, int]:
     connection.close()
-    not_drawn = InvitationRequest.objects.filter(drop=drop, state="not_drawn")
+    # In a drawn drop a request still "received" was not drawn and is not told yet.
+    not_drawn = InvitationRequest.objects.filter(drop=drop, state__in=["received", "not_drawn"])
     notified = not_drawn.filter(notified_at__isnull=False).count()
     return (
         Draw.objects.filter(drop=drop).count(),

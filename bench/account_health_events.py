@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
 import statistics
 import sys
@@ -19,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database
+from bench.harness import Measure, Result, adopt, child_env, fresh_database
 
 SELLERS = 10_000
 
@@ -138,14 +137,7 @@ def _latencies(opened_at: dict[int, float]) -> list[float]:
 def run(events: int = 6000, rate: int = 1000) -> Result:
     database_url = fresh_database("bench_account_health")
     env = child_env(database_url)
-    for key in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "TESTING",
-        "DJANGO_SETTINGS_MODULE",
-        "OUTBOX_WAKE_RELAY",
-    ):
-        os.environ[key] = env[key]
+    adopt(env)
     seller_ids = _setup()
     from django.db import connections
 

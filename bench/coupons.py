@@ -5,7 +5,6 @@ checkouts with one single-use code give exactly one discounted order."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -15,7 +14,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn, shoppers_create
+from bench.harness import (
+    Measure,
+    Result,
+    adopt,
+    child_env,
+    fresh_database,
+    gunicorn,
+    shoppers_create,
+)
 
 RACE = 50
 
@@ -95,8 +102,7 @@ def _post_many(
 def run(buyers: int = 400, concurrency: int = 8, workers: int = 2) -> list[Result]:
     database_url = fresh_database("bench_coupons")
     env = child_env(database_url, ROOT_URLCONF="bench.coupons_urls")
-    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE", "ROOT_URLCONF"):
-        os.environ[key] = env[key]
+    adopt(env)
     data = _setup(buyers)
     offer = data["offer"]
     line = [{"offer_id": offer, "quantity": 1}]

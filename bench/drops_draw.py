@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database
+from bench.harness import Measure, Result, adopt, child_env, fresh_database
 
 
 def _setup(requests: int) -> tuple[int, int]:
@@ -89,14 +89,7 @@ def _setup(requests: int) -> tuple[int, int]:
 def run(requests: int, units: int) -> Result:
     database_url = fresh_database(f"bench_draw_{os.environ.get('BENCH_NAME', 'drops')}")
     env = child_env(database_url, OUTBOX_WAKE_RELAY="0")
-    for key in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "TESTING",
-        "DJANGO_SETTINGS_MODULE",
-        "OUTBOX_WAKE_RELAY",
-    ):
-        os.environ[key] = env[key]
+    adopt(env)
     started = time.perf_counter()
     drop_id, warmup_id = _setup(requests)
     generated = time.perf_counter() - started

@@ -15,7 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn, shoppers_create
+from bench.harness import (
+    Measure,
+    Result,
+    adopt,
+    child_env,
+    fresh_database,
+    gunicorn,
+    shoppers_create,
+)
 
 ROUNDS = 4
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -97,8 +105,7 @@ def run(accounts: int = 2000, concurrency: int = 16, workers: int = 4) -> Result
     # The application loads once in the gunicorn master, before it listens (bench.drops_wsgi):
     # workers boot by fork and the harness's health check is not outrun by a busy machine.
     env = child_env(database_url, ROOT_URLCONF="bench.urls", GUNICORN_CMD_ARGS="--preload")
-    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE", "ROOT_URLCONF"):
-        os.environ[key] = env[key]
+    adopt(env)
     drop_id, tokens = _setup(accounts)
     with gunicorn(env, workers=workers, app="bench.drops_wsgi") as base:
         # Bare and candidate alternate in rounds: a machine shared with other work changes speed

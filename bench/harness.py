@@ -178,6 +178,25 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+_ADOPTED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "TESTING",
+    "DJANGO_SETTINGS_MODULE",
+    "OUTBOX_WAKE_RELAY",
+    "ROOT_URLCONF",
+)
+
+
+def adopt(env: dict[str, str]) -> None:
+    """Point this process at the database, cache and broker of ``env``, as its children are, before
+    Django is set up here (the broker too: with the embedded Valkey its URL is spelled apart)."""
+    for key in _ADOPTED:
+        if key in env:
+            os.environ[key] = env[key]
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", *args],

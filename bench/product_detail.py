@@ -4,7 +4,6 @@ concurrency. Prints requests/s of each, the ratio and the SQL queries of one pro
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn
+from bench.harness import Measure, Result, adopt, child_env, fresh_database, gunicorn
 
 
 def _setup() -> int:
@@ -74,8 +73,7 @@ def _load(url: str, requests_total: int, concurrency: int, name: str) -> tuple[M
 def run(requests_total: int = 3000, concurrency: int = 16, workers: int = 4) -> Result:
     database_url = fresh_database("bench_product_detail")
     env = child_env(database_url, ROOT_URLCONF="bench.urls")
-    for key in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE", "ROOT_URLCONF"):
-        os.environ[key] = env[key]
+    adopt(env)
     product_id = _setup()
     queries = _queries_of_one_page(product_id)
     with gunicorn(env, workers=workers) as base:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, Measure, Result, child_env, fresh_database
+from bench.harness import ROOT, Measure, Result, adopt, child_env, fresh_database
 
 DATABASE = "bench_ratings_h_ratings"
 RATINGS_ONLY_TOPICS = ("order.shipped", "message.sent", "feedback.left", "refund.issued")
@@ -425,16 +425,7 @@ def _freshness(kind: str, rate: float, seconds: float, env: dict[str, str]) -> R
 def run(orders: int, sellers: int, events: int, rates: list[float], seconds: float) -> list[Result]:
     database_url = fresh_database(DATABASE)
     env = child_env(database_url)
-    # The broker URL too: with the embedded Valkey it is a socket URL that kombu spells differently.
-    for key in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "CELERY_BROKER_URL",
-        "TESTING",
-        "DJANGO_SETTINGS_MODULE",
-    ):
-        if key in env:
-            os.environ[key] = env[key]
+    adopt(env)
     os.environ["OUTBOX_WAKE_RELAY"] = "1"
     import django
 

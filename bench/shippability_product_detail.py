@@ -6,7 +6,6 @@ process) and times one warm check in process."""
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Measure, Result, child_env, fresh_database, gunicorn
+from bench.harness import Measure, Result, adopt, child_env, fresh_database, gunicorn
 
 OFFERS = 5
 
@@ -147,18 +146,7 @@ def _cpu_per_request(urls: dict[str, str], token: str, rounds: int = 12) -> dict
 def run(total: int = 4000, concurrency: int = 8, workers: int = 2, rounds: int = 8) -> Result:
     database_url = fresh_database("bench_shippability")
     env = child_env(database_url, ROOT_URLCONF="bench.urls")
-    for key in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "TESTING",
-        "DJANGO_SETTINGS_MODULE",
-        "ROOT_URLCONF",
-        "DEBUG",
-        "THROTTLE_USER",
-        "THROTTLE_ANON",
-        "LOG_LEVEL",
-    ):
-        os.environ[key] = env[key]
+    adopt(env)
     product_id, token = _setup()
     warm_queries, reasons, per_check = _warm_check_queries(product_id)
     urls = {"with": f"/api/products/{product_id}/", "without": f"/bench/products/{product_id}/"}

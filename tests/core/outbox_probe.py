@@ -42,3 +42,24 @@ def record_probe_batch(events: list[OutboxEvent]) -> None:
     delay = max((event.payload.get("sleep", 0) for event in events), default=0)
     if delay:
         time.sleep(delay)
+
+
+def processed_count() -> int:
+    return OutboxEvent.objects.filter(processed_at__isnull=False).count()
+
+
+def relay_process(**env: str):
+    """A real relay in its own process, with these probe handlers, for kill tests."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.utils import child_env
+
+    code = (
+        "import django; django.setup();"
+        "import tests.core.outbox_probe;"
+        "from core import outbox; outbox.relay()"
+    )
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.Popen([sys.executable, "-c", code], cwd=root, env=child_env(**env))  # noqa: S603

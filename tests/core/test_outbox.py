@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.core import mail
 from django.db import connection, transaction
@@ -12,9 +8,7 @@ from core import outbox
 from core.email import email_queue
 from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
 from tests.core import outbox_probe
-from tests.utils import child_env, kill_once_it_progresses
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.utils import kill_once_it_progresses
 
 
 @pytest.mark.django_db
@@ -66,19 +60,6 @@ def test_failing_handler_keeps_event_pending_with_its_error():
     assert calls == [str(event.id)]
 
 
-def _processed() -> int:
-    return OutboxEvent.objects.filter(processed_at__isnull=False).count()
-
-
-def _relay_process() -> subprocess.Popen[bytes]:
-    code = (
-        "import django; django.setup();"
-        "import tests.core.outbox_probe;"
-        "from core import outbox; outbox.relay()"
-    )
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=child_env())  # noqa: S603
-
-
 @pytest.mark.django_db(transaction=True)
 def test_relay_killed_mid_batch_and_rerun_runs_every_handler_exactly_once():
     events = 150
@@ -86,8 +67,8 @@ def test_relay_killed_mid_batch_and_rerun_runs_every_handler_exactly_once():
         ids = [outbox.emit(outbox_probe.TOPIC, {"sleep": 0.02}).id for _ in range(events)]
 
     for _ in range(3):  # kill it several times at random points
-        process = _relay_process()
-        kill_once_it_progresses(process, _processed)
+        process = outbox_probe.relay_process()
+        kill_once_it_progresses(process, outbox_probe.processed_count)
     connection.close()
     processed_before_rerun = OutboxEvent.objects.filter(processed_at__isnull=False).count()
     assert 0 < processed_before_rerun < events

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.db import connection, transaction
 
 from core import outbox
 from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
 from tests.core import outbox_probe
-from tests.utils import child_env, kill_once_it_progresses
+from tests.utils import kill_once_it_progresses
 
-ROOT = Path(__file__).resolve().parents[2]
 HANDLER = outbox.handler_name(outbox_probe.record_probe_batch)
 
 
@@ -80,21 +75,6 @@ def test_the_relay_is_woken_once_per_transaction(settings, django_capture_on_com
     assert len(callbacks) == 1
 
 
-def _processed() -> int:
-    return OutboxEvent.objects.filter(processed_at__isnull=False).count()
-
-
-def _relay_process(batch_size: int) -> subprocess.Popen[bytes]:
-    code = (
-        "import django; django.setup();"
-        "import tests.core.outbox_probe;"
-        "from core import outbox; outbox.relay()"
-    )
-    env = child_env()
-    env["OUTBOX_BATCH_SIZE"] = str(batch_size)
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)  # noqa: S603
-
-
 @pytest.mark.django_db(transaction=True)
 def test_batch_relay_killed_repeatedly_then_rerun_handles_every_event_once():
     events = 3000
@@ -102,8 +82,8 @@ def test_batch_relay_killed_repeatedly_then_rerun_handles_every_event_once():
         ids = [outbox.emit(outbox_probe.BATCH_TOPIC, {"sleep": 0.3}).id for _ in range(events)]
 
     for _ in range(3):
-        process = _relay_process(batch_size=100)
-        kill_once_it_progresses(process, _processed)
+        process = outbox_probe.relay_process(OUTBOX_BATCH_SIZE="100")
+        kill_once_it_progresses(process, outbox_probe.processed_count)
     connection.close()
     processed_before_rerun = OutboxEvent.objects.filter(processed_at__isnull=False).count()
     assert 0 < processed_before_rerun < events

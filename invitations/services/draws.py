@@ -120,32 +120,47 @@ def _stored_draw(drop_id: int, round_number: int) -> Draw | None:
 
 
 # Winners are the ``winners`` smallest ranks; a round holds ``available`` units at most, the
-# limit per customer each. Eligible ids and winners are aggregated by the database, so a million
-# ids never travel to Python and back.
+# limit per customer each. The ranking is a read of its own so that PostgreSQL may spread it over
+# parallel workers (a statement that writes runs in one process), and the ids travel to Python
+# and back only for the winners; the eligible ids are aggregated where the draw row is written.
+_WINNERS = """
+    SELECT id FROM invitations_invitationrequest
+     WHERE drop_id = %(drop_id)s AND state = ANY(%(states)s)
+     ORDER BY {rank}, id
+     LIMIT %(winners)s
+""".format(rank=lottery.rank_sql("id"))  # noqa: S608 - a constant expression, no input
+
 _DRAW_INSERT = """
-    WITH pool AS NOT MATERIALIZED (
-        SELECT id FROM invitations_invitationrequest
-         WHERE drop_id = %(drop_id)s AND state = ANY(%(states)s)
-    ),
-    won AS (SELECT id FROM pool ORDER BY {rank}, id LIMIT %(winners)s)
     INSERT INTO invitations_draw
         (drop_id, round, units, algorithm, eligible_request_ids, winner_request_ids, drawn_at)
     SELECT %(drop_id)s, %(round)s,
-        least(%(available)s, (SELECT count(*) FROM won) * %(limit)s),
+        least(%(available)s, cardinality(%(winners)s::bigint[]) * %(limit)s),
         %(algorithm)s,
-        (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM pool),
-        (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM won),
+        (SELECT coalesce(array_agg(id ORDER BY id), '{}')
+           FROM invitations_invitationrequest
+          WHERE drop_id = %(drop_id)s AND state = ANY(%(states)s)),
+        to_jsonb(%(winners)s::bigint[]),
         %(now)s
     RETURNING id, cardinality(eligible_request_ids)
-""".format(rank=lottery.rank_sql("id"))  # noqa: S608 - a constant expression, no input
+"""
 
 
 def _draw_insert(
     drop: Drop, round_number: int, pool: list[str], available: int, now: datetime
 ) -> tuple[Draw, int]:
-    """The round in one statement (see lottery.rank_sql); returns it and how many were eligible."""
+    """The round (see lottery.rank_sql); returns it and how many were eligible."""
     with connection.cursor() as cursor:
         roomy_sorts(cursor)
+        cursor.execute(
+            _WINNERS,
+            {
+                "drop_id": drop.pk,
+                "states": list(pool),
+                "winners": lottery.winners_needed(available, drop.limit_per_customer),
+                **lottery.rank_sql_keys(drop.seed, round_number),
+            },
+        )
+        winners = sorted(row[0] for row in cursor.fetchall())
         cursor.execute(
             _DRAW_INSERT,
             {
@@ -155,9 +170,8 @@ def _draw_insert(
                 "available": available,
                 "limit": drop.limit_per_customer,
                 "algorithm": LOTTERY_ALGORITHM,
-                "winners": lottery.winners_needed(available, drop.limit_per_customer),
+                "winners": winners,
                 "now": now,
-                **lottery.rank_sql_keys(drop.seed, round_number),
             },
         )
         draw_id, eligible = cursor.fetchone()

@@ -19,7 +19,7 @@ from invitations.constants import (
     RULES,
     SIGNUP_BURST_LOOKBACK,
 )
-from invitations.db import roomy_sorts
+from invitations.db import grouping_by_sort, roomy_sorts
 from invitations.models import Draw, Drop, InvitationRequest
 from marketplace.choices import OrderStatus
 from marketplace.models import Offer, Product, User
@@ -92,6 +92,7 @@ def request_create(
         state=RequestState.SCREENED_OUT if verdict.is_screened_out else RequestState.RECEIVED,
         verdict=verdict.as_json(),
         screened_category=verdict.category if verdict.is_screened_out else "",
+        is_fresh=screening.is_fresh(verdict.fired),
         created_at=now,
     )
     if not _request_insert(request):
@@ -189,11 +190,11 @@ _INSERT = """
     WITH request AS (
         INSERT INTO invitations_invitationrequest
             (drop_id, customer_id, address_id, address_key, ip_address, network, device_id,
-             user_agent, state, verdict, screened_category, is_automated_verdict, appeal_text,
-             appeal_status, created_at)
+             user_agent, state, verdict, screened_category, is_automated_verdict, is_fresh,
+             has_batch_rules, appeal_text, appeal_status, created_at)
         VALUES (%(drop_id)s, %(customer_id)s, %(address_id)s, %(address_key)s, %(ip_address)s,
                 %(network)s, %(device_id)s, %(user_agent)s, %(state)s, %(verdict)s,
-                %(screened_category)s, true, '', '', %(created_at)s)
+                %(screened_category)s, true, %(is_fresh)s, false, '', '', %(created_at)s)
         ON CONFLICT (drop_id, customer_id) DO NOTHING
         RETURNING id
     ),
@@ -225,6 +226,7 @@ def _request_insert(request: InvitationRequest) -> bool:
                 "state": request.state,
                 "verdict": Jsonb(request.verdict),
                 "screened_category": request.screened_category,
+                "is_fresh": request.is_fresh,
                 "created_at": request.created_at,
             },
         )
@@ -274,6 +276,7 @@ def screening_batch(
                     state=new_state,
                     verdict=verdict.as_json(),
                     screened_category=verdict.category if verdict.is_screened_out else "",
+                    has_batch_rules=any(rule.get("stage") == "batch" for rule in verdict.fired),
                 )
             )
     if not dry_run and changed:
@@ -281,7 +284,7 @@ def screening_batch(
         with transaction.atomic():
             InvitationRequest.objects.bulk_update(
                 changed,
-                ["state", "verdict", "screened_category"],
+                ["state", "verdict", "screened_category", "has_batch_rules"],
                 batch_size=VERDICT_WRITE_BATCH_SIZE,
             )
     return {
@@ -297,18 +300,53 @@ def screening_batch(
     }
 
 
-# The clusters of a drop counted by the database, each grouping a hash aggregate in memory
-# (roomy_sorts) over the drop's requests. Only the requests that may move come
-# back (a rule fires now, fired before, or the request is screened out already), with the count of
-# all requests on every row (a single row with no request when nothing may move): most of a big
-# drop is clean and never leaves PostgreSQL.
+# The clusters of a drop counted by the database in two passes over its requests, neither of which
+# joins a million rows to anything. First the keys (delivery address, device, the network of a
+# fresh account) that occur often enough to make a cluster, found by sorting 64-bit hashes of them
+# (each kind with its own seed): a million distinct keys sort several times faster than they fill a
+# hash table (grouping_by_sort). Then the requests that may move: in such a cluster, in a sign-up
+# burst, with a cluster rule from an earlier screening, or screened out already. The clusters are
+# recounted on the real keys of those requests, so a hash collision only adds a candidate: every
+# request of a real cluster is among them, and a key that is no candidate is too rare to fire.
+# Only they come back, each row with the count of all requests of the drop (a single row with no
+# request when nothing may move): most of a big drop is clean and never leaves PostgreSQL.
 _CLUSTERS = """
-    WITH req AS NOT MATERIALIZED (
-        SELECT id, address_key, network, device_id, customer_id, state, is_automated_verdict,
-               verdict -> 'fired' @> '[{"code": "no_purchase_history"}]' AS fresh,
-               verdict -> 'fired' @> '[{"stage": "batch"}]' AS had_batch
+    WITH shared AS (
+        SELECT key_hash FROM (
+            SELECT unnest(ARRAY[
+                       CASE WHEN address_key <> '' THEN hashtextextended(address_key, 1) END,
+                       CASE WHEN device_id <> '' THEN hashtextextended(device_id, 2) END,
+                       CASE WHEN network <> '' AND is_fresh
+                            THEN hashtextextended(network, 3) END
+                   ]) AS key_hash
+              FROM invitations_invitationrequest
+             WHERE drop_id = %(drop_id)s
+        ) AS keys
+         WHERE key_hash IS NOT NULL
+         GROUP BY key_hash
+        HAVING count(*) >= least(%(address_threshold)s, %(device_threshold)s,
+                                 %(network_threshold)s)
+    ),
+    burst AS (
+        SELECT id, count(*) OVER (
+                   ORDER BY date_joined
+                   RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
+               ) AS neighbours
+          FROM (SELECT r.id, u.date_joined FROM invitations_invitationrequest r
+                  JOIN marketplace_user u ON u.id = r.customer_id
+                 WHERE r.drop_id = %(drop_id)s
+                   AND u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
+    ),
+    req AS MATERIALIZED (
+        SELECT id, address_key, network, device_id, state, is_automated_verdict,
+               is_fresh AS fresh, has_batch_rules AS had_batch
           FROM invitations_invitationrequest
          WHERE drop_id = %(drop_id)s
+           AND (state = 'screened_out' OR has_batch_rules
+                OR hashtextextended(address_key, 1) IN (SELECT key_hash FROM shared)
+                OR hashtextextended(device_id, 2) IN (SELECT key_hash FROM shared)
+                OR hashtextextended(network, 3) IN (SELECT key_hash FROM shared)
+                OR id IN (SELECT id FROM burst WHERE neighbours >= %(burst_threshold)s))
     ),
     by_address AS (
         SELECT address_key, count(*) AS accounts FROM req WHERE address_key <> ''
@@ -324,15 +362,6 @@ _CLUSTERS = """
         SELECT device_id, count(*) AS accounts FROM req WHERE device_id <> ''
          GROUP BY device_id HAVING count(*) >= %(device_threshold)s
     ),
-    burst AS (
-        SELECT id, count(*) OVER (
-                   ORDER BY date_joined
-                   RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
-               ) AS neighbours
-          FROM (SELECT req.id, u.date_joined FROM req
-                  JOIN marketplace_user u ON u.id = req.customer_id
-                 WHERE u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
-    ),
     moving AS (
         SELECT req.id, req.state, req.is_automated_verdict, req.fresh,
                coalesce(a.accounts, 0) AS address, coalesce(n.requests, 0) AS network,
@@ -347,7 +376,9 @@ _CLUSTERS = """
             OR b.id IS NOT NULL OR req.had_batch OR req.state = 'screened_out'
     )
     SELECT total.requests, moving.*
-      FROM (SELECT count(*) AS requests FROM req) AS total LEFT JOIN moving ON true
+      FROM (SELECT count(*) AS requests FROM invitations_invitationrequest
+             WHERE drop_id = %(drop_id)s) AS total
+      LEFT JOIN moving ON true
 """
 
 
@@ -358,6 +389,7 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
     half_window = (burst.window or timedelta(0)) / 2
     with transaction.atomic(), connection.cursor() as cursor:
         roomy_sorts(cursor)
+        grouping_by_sort(cursor)
         cursor.execute(
             _CLUSTERS,
             {

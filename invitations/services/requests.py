@@ -20,7 +20,7 @@ from invitations.constants import (
     SIGNUP_BURST_LOOKBACK,
 )
 from invitations.db import grouping_by_sort, roomy_sorts
-from invitations.models import Draw, Drop, InvitationRequest
+from invitations.models import Draw, Drop, Invitation, InvitationRequest
 from marketplace.choices import OrderStatus
 from marketplace.models import Offer, Product, User
 
@@ -52,7 +52,7 @@ def request_create(
     if drop is None:
         raise errors.DropNotFound()
     if drop.existing_id is not None:
-        existing = InvitationRequest.objects.get(pk=drop.existing_id)
+        existing = InvitationRequest.objects.select_related("invitation").get(pk=drop.existing_id)
         existing.drop = drop  # the answer shows the product: no second query for it
         return existing, False
     is_open = drop.request_opens_at <= now < drop.request_closes_at
@@ -252,7 +252,7 @@ def screening_batch(
     changed: list[InvitationRequest] = []
     screened_out = newly_screened_out = readmitted = 0
     for row in rows:
-        if row["state"] not in JUDGED_STATES:
+        if row["state"] not in JUDGED_STATES or row["drawn"]:
             continue  # drawn already: a batch does not reopen a draw
         stored = verdicts[row["id"]].get("fired", [])
         if not row["is_automated_verdict"]:
@@ -363,8 +363,10 @@ _CLUSTERS = """
          GROUP BY device_id HAVING count(*) >= %(device_threshold)s
     ),
     moving AS (
-        SELECT req.id, req.state, req.is_automated_verdict, req.fresh,
-               coalesce(a.accounts, 0) AS address, coalesce(n.requests, 0) AS network,
+        SELECT req.id, req.state,
+               EXISTS (SELECT 1 FROM invitations_invitation i WHERE i.request_id = req.id),
+               req.is_automated_verdict, req.fresh, coalesce(a.accounts, 0) AS address,
+               coalesce(n.requests, 0) AS network,
                coalesce(n.fresh, 0) AS network_fresh, coalesce(d.accounts, 0) AS device,
                coalesce(b.neighbours, 0) AS neighbours
           FROM req
@@ -409,6 +411,7 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
         {
             "id": pk,
             "state": state,
+            "drawn": drawn,
             "is_automated_verdict": automated,
             "batch": screening.cluster_rules(
                 address_accounts=address,
@@ -423,6 +426,7 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
             _total,
             pk,
             state,
+            drawn,
             automated,
             fresh,
             address,
@@ -494,6 +498,8 @@ def verdict_override(
             request.state == RequestState.NOT_DRAWN and screened_out
         ):
             return request
+        if Invitation.objects.filter(request=request).exists():
+            return request  # a winner whose state the draw's follow-up has not written yet
         _override(request, screened_out=screened_out, actor=actor, reason=reason, now=now)
         request.save(
             update_fields=["state", "is_automated_verdict", "verdict", "screened_category"]

@@ -372,13 +372,15 @@ def screening_batch(
 # joins a million rows to anything. First the keys (delivery address, device, the network of a
 # fresh account) that occur often enough to make a cluster, found by sorting 64-bit hashes of them
 # (each kind with its own seed): a million distinct keys sort several times faster than they fill a
-# hash table (grouping_by_sort). Then the requests that may move: in such a cluster, in a sign-up
-# burst, with a cluster rule from an earlier screening, or screened out already. The clusters are
-# recounted on the real keys of those requests, so a hash collision only adds a candidate: every
-# request of a real cluster is among them, and a key that is no candidate is too rare to fire.
-# Only they come back, each row with the count of all requests of the drop (a single row with no
-# request when nothing may move): most of a big drop is clean and never leaves PostgreSQL.
-_CLUSTERS = """
+# hash table (grouping_by_sort). With them, the requests in a sign-up burst. Then the requests that
+# may move: in such a cluster or burst, with a cluster rule from an earlier screening, or screened
+# out already; the first pass's findings come in as constants so that this scan, too, may run in
+# parallel workers. The clusters are recounted on the real keys of those requests, so a hash
+# collision only adds a candidate: every request of a real cluster is among them, and a key that
+# is no candidate is too rare to fire. Only they come back, each row with the count of all
+# requests of the drop (a single row with no request when nothing may move): most of a big drop is
+# clean and never leaves PostgreSQL.
+_CLUSTER_KEYS = """
     WITH shared AS (
         SELECT key_hash FROM (
             SELECT unnest(ARRAY[
@@ -396,14 +398,27 @@ _CLUSTERS = """
                                  %(network_threshold)s)
     ),
     burst AS (
-        SELECT id, count(*) OVER (
-                   ORDER BY date_joined
-                   RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
-               ) AS neighbours
-          FROM (SELECT r.id, u.date_joined FROM invitations_invitationrequest r
-                  JOIN marketplace_user u ON u.id = r.customer_id
-                 WHERE r.drop_id = %(drop_id)s
-                   AND u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
+        SELECT id, neighbours FROM (
+            SELECT id, count(*) OVER (
+                       ORDER BY date_joined
+                       RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
+                   ) AS neighbours
+              FROM (SELECT r.id, u.date_joined FROM invitations_invitationrequest r
+                      JOIN marketplace_user u ON u.id = r.customer_id
+                     WHERE r.drop_id = %(drop_id)s
+                       AND u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
+        ) AS counted
+         WHERE neighbours >= %(burst_threshold)s
+    )
+    SELECT (SELECT coalesce(array_agg(key_hash), '{}') FROM shared),
+           (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM burst),
+           (SELECT coalesce(array_agg(neighbours ORDER BY id), '{}') FROM burst)
+"""
+
+_CLUSTERS = """
+    WITH burst AS (
+        SELECT * FROM unnest(%(burst_ids)s::bigint[], %(burst_neighbours)s::bigint[])
+                   AS b(id, neighbours)
     ),
     req AS MATERIALIZED (
         SELECT id, address_key, network, device_id, state, is_automated_verdict,
@@ -411,10 +426,10 @@ _CLUSTERS = """
           FROM invitations_invitationrequest
          WHERE drop_id = %(drop_id)s
            AND (state = 'screened_out' OR has_batch_rules
-                OR hashtextextended(address_key, 1) IN (SELECT key_hash FROM shared)
-                OR hashtextextended(device_id, 2) IN (SELECT key_hash FROM shared)
-                OR hashtextextended(network, 3) IN (SELECT key_hash FROM shared)
-                OR id IN (SELECT id FROM burst WHERE neighbours >= %(burst_threshold)s))
+                OR hashtextextended(address_key, 1) = ANY(%(shared)s::bigint[])
+                OR hashtextextended(device_id, 2) = ANY(%(shared)s::bigint[])
+                OR hashtextextended(network, 3) = ANY(%(shared)s::bigint[])
+                OR id = ANY(%(burst_ids)s::bigint[]))
     ),
     by_address AS (
         SELECT address_key, count(*) AS accounts FROM req WHERE address_key <> ''
@@ -441,7 +456,7 @@ _CLUSTERS = """
           LEFT JOIN by_address a ON a.address_key = req.address_key
           LEFT JOIN by_network n ON n.network = req.network AND req.fresh
           LEFT JOIN by_device d ON d.device_id = req.device_id
-          LEFT JOIN burst b ON b.id = req.id AND b.neighbours >= %(burst_threshold)s
+          LEFT JOIN burst b ON b.id = req.id
          WHERE a.accounts IS NOT NULL OR n.network IS NOT NULL OR d.accounts IS NOT NULL
             OR b.id IS NOT NULL OR req.had_batch OR req.state = 'screened_out'
     )
@@ -457,21 +472,29 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
     batch rules that fire now."""
     burst = RULES["signup_burst"]
     half_window = (burst.window or timedelta(0)) / 2
+    params = {
+        "drop_id": drop.pk,
+        "address_threshold": RULES["shared_address"].threshold,
+        "network_threshold": RULES["fresh_network_cluster"].threshold,
+        "fresh_share": FRESH_NETWORK_SHARE,
+        "device_threshold": RULES["device_reuse"].threshold,
+        "half_window": half_window,
+        "burst_from": drop.request_opens_at - SIGNUP_BURST_LOOKBACK,
+        "burst_to": drop.request_opens_at,
+        "burst_threshold": burst.threshold,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         roomy_sorts(cursor)
         grouping_by_sort(cursor)
+        cursor.execute(_CLUSTER_KEYS, params)
+        shared, burst_ids, burst_neighbours = cursor.fetchone()
         cursor.execute(
             _CLUSTERS,
             {
-                "drop_id": drop.pk,
-                "address_threshold": RULES["shared_address"].threshold,
-                "network_threshold": RULES["fresh_network_cluster"].threshold,
-                "fresh_share": FRESH_NETWORK_SHARE,
-                "device_threshold": RULES["device_reuse"].threshold,
-                "half_window": half_window,
-                "burst_from": drop.request_opens_at - SIGNUP_BURST_LOOKBACK,
-                "burst_to": drop.request_opens_at,
-                "burst_threshold": burst.threshold,
+                **params,
+                "shared": shared,
+                "burst_ids": burst_ids,
+                "burst_neighbours": burst_neighbours,
             },
         )
         fetched = cursor.fetchall()

@@ -69,6 +69,8 @@ class RequestCreateView(APIView):
             )
         ],
         responses={201: s.RequestOutput, 200: s.RequestOutput},
+        # The schemes of every other shopper endpoint: the login here is the same token login.
+        auth=[{"tokenAuth": []}, {"cookieAuth": []}],
         tags=["drops"],
         description="Request an invitation: free, one per account and drop (a repeat returns the "
         "first request with 200, never a second one). The request has been stored when the "

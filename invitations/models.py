@@ -79,6 +79,9 @@ class InvitationRequest(models.Model):
     network = models.CharField(max_length=50, blank=True)
     device_id = models.CharField(max_length=100, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # The draw writes no request row: until its batched follow-up copies it here, a winner's state
+    # is its invitation's status, and "received" in a drawn drop without one is "not drawn"
+    # (selectors.shown_state, services.draws).
     state = models.CharField(
         max_length=14, choices=RequestState.choices, default=RequestState.RECEIVED
     )

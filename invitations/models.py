@@ -79,6 +79,9 @@ class InvitationRequest(models.Model):
     network = models.CharField(max_length=50, blank=True)
     device_id = models.CharField(max_length=100, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # The draw writes no request row: until its batched follow-up copies it here, a winner's state
+    # is its invitation's status, and "received" in a drawn drop without one is "not drawn"
+    # (selectors.shown_state, services.draws).
     state = models.CharField(
         max_length=14, choices=RequestState.choices, default=RequestState.RECEIVED
     )
@@ -86,6 +89,11 @@ class InvitationRequest(models.Model):
     verdict = models.JSONField(default=dict)
     screened_category = models.CharField(max_length=20, blank=True)
     is_automated_verdict = models.BooleanField(default=True)
+    # Two facts of the verdict kept as columns for the batch screening, which reads them on every
+    # request of a drop: no delivered order when the request came (no_purchase_history fired),
+    # and a cluster rule of an earlier batch screening in the verdict (it may have to be lifted).
+    is_fresh = models.BooleanField(default=False, db_default=False)
+    has_batch_rules = models.BooleanField(default=False, db_default=False)
     appeal_text = models.TextField(blank=True)
     appeal_status = models.CharField(
         max_length=10, choices=AppealStatus.choices, blank=True, default="", db_default=""

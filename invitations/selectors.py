@@ -38,22 +38,22 @@ def my_requests(customer: User) -> QuerySet[InvitationRequest]:
 
 
 def shown_state(request: InvitationRequest) -> str:
-    """The state the customer sees. After a draw the requests not drawn keep "received" until
-    their notice is sent (the draw does not rewrite a million rows): in a drawn drop that reads
-    as "not drawn"."""
+    """The state the customer sees. The draw writes no request row (services.draws): until the
+    follow-up reaches it, a request "received" in a drawn drop is a winner's, whose invitation
+    says what it is, or else it was not drawn."""
     if request.state == RequestState.RECEIVED and request.drop.status in DRAWN_STATUSES:
-        return RequestState.NOT_DRAWN
+        invitation = getattr(request, "invitation", None)
+        return invitation.status if invitation is not None else RequestState.NOT_DRAWN
     return request.state
 
 
 def request_json(request: InvitationRequest) -> dict[str, Any]:
     """A request as its owner sees it: the state and, when screened out, a reason category that
     helps a real customer (never a rule, weight or threshold) and how to appeal."""
+    state = shown_state(request)
     # Only drawn requests have an invitation: the others need no query for it.
     drawn = {RequestState.INVITED, RequestState.PURCHASED, RequestState.EXPIRED}
-    invitation: Invitation | None = (
-        getattr(request, "invitation", None) if request.state in drawn else None
-    )
+    invitation: Invitation | None = getattr(request, "invitation", None) if state in drawn else None
     screened_out = request.state == RequestState.SCREENED_OUT
     category = (request.screened_category or "device") if screened_out else None
     return {
@@ -61,8 +61,8 @@ def request_json(request: InvitationRequest) -> dict[str, Any]:
         "drop_id": request.drop_id,
         "offer_id": request.drop.offer_id,
         "product_title": request.drop.offer.product.title,
-        "state": shown_state(request),
-        "state_label": str(RequestState(shown_state(request)).label),
+        "state": state,
+        "state_label": str(RequestState(state).label),
         "requested_at": request.created_at,
         "invitation_expires_at": invitation.expires_at if invitation else None,
         "invitation_quantity": invitation.quantity if invitation else None,
@@ -190,7 +190,11 @@ def drop_figures(drop: Drop) -> dict[str, Any]:
         not_drawn=Count(
             "pk",
             filter=Q(state=RequestState.NOT_DRAWN)
-            | Q(state=RequestState.RECEIVED, drop__status__in=DRAWN_STATUSES),
+            | Q(
+                state=RequestState.RECEIVED,
+                drop__status__in=DRAWN_STATUSES,
+                invitation__isnull=True,
+            ),
         ),
     )
     invitations = Invitation.objects.filter(drop=drop).aggregate(

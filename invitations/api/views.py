@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -15,6 +16,7 @@ from core import clock
 from core.api.client import client_ip
 from invitations import errors, selectors, services
 from invitations.api import serializers as s
+from invitations.api.authentication import TokenLoginWithIntakeFacts
 
 
 @extend_schema(tags=["drops"])
@@ -53,6 +55,9 @@ class DropDetailView(APIView):
 
 
 class RequestCreateView(APIView):
+    # The token login reads the request's facts in the same statement (api.authentication).
+    authentication_classes = [TokenLoginWithIntakeFacts, SessionAuthentication]
+
     @extend_schema(
         request=s.DropRequestInput,
         parameters=[
@@ -64,6 +69,8 @@ class RequestCreateView(APIView):
             )
         ],
         responses={201: s.RequestOutput, 200: s.RequestOutput},
+        # The schemes of every other shopper endpoint: the login here is the same token login.
+        auth=[{"tokenAuth": []}, {"cookieAuth": []}],
         tags=["drops"],
         description="Request an invitation: free, one per account and drop (a repeat returns the "
         "first request with 200, never a second one). The request has been stored when the "
@@ -80,6 +87,7 @@ class RequestCreateView(APIView):
             device_id=request.headers.get("X-Device-Id", "")[:100],
             user_agent=request.headers.get("User-Agent", "")[:300],
             address_id=data.validated_data.get("address_id"),
+            prefetched=getattr(request.user, "intake_facts", None),
         )
         return Response(
             s.RequestOutput(selectors.request_json(invitation_request)).data,

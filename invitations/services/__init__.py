@@ -20,6 +20,7 @@ from invitations.services.requests import (
     request_appeal,
     request_create,
     screening_batch,
+    token_login_with_facts,
     verdict_override,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "request_appeal",
     "request_create",
     "screening_batch",
+    "token_login_with_facts",
     "verdict_override",
 ]

@@ -1,7 +1,13 @@
 """The lottery rounds of a drop: holding units, inviting winners, expiring, drawing again.
 
 Idempotency: a round is a row unique per (drop, round) written in the same durable transaction as
-its invitations, its held units and the winners' e-mails (outbox rows). A worker killed anywhere
+its invitations, its held units and the winners' e-mails (outbox rows).
+
+States after a round: the draw writes no request row. A winner's request keeps "received" until
+the batched follow-up (:func:`notify_not_drawn`) copies its invitation's status into it; until
+then its invitation says what it is (selectors.shown_state), and every pool of a later round
+leaves out requests with an invitation. A request still "received" without one in a drawn drop
+was not drawn; the same follow-up tells it so and marks it "not_drawn". A worker killed anywhere
 before the commit leaves nothing; run again, the round is drawn from the same inputs and seed and
 gives the same winners; run after the commit, it returns the stored round and sends nothing. What
 happens after a round (telling those not drawn, further rounds) is derived from the database's state
@@ -14,7 +20,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Sum
+from django.db.models import Exists, F, Max, OuterRef, QuerySet, Sum
 
 from core import clock, outbox
 from invitations import errors, lottery
@@ -84,10 +90,9 @@ def draw_run(drop_id: int, *, round_number: int = 1, now: datetime | None = None
             )
         winners = draw.winner_request_ids
         _invite(drop, draw, now)
-        # The requests not drawn keep their state: "received" in a drawn drop reads as not drawn
-        # (selectors.shown_state), and the notices set "not_drawn" batch by batch. Marking a
-        # million rows here would be most of the draw's cost. Only requests admitted after an
-        # earlier round, which waited as "not_drawn" untold, become "received" to be told.
+        # No request row is written for the winners or for those not drawn (see the module's
+        # doc): the follow-up does it in batches. Only requests admitted after an earlier round,
+        # which waited as "not_drawn" untold, become "received" to be told.
         if round_number > 1:
             InvitationRequest.objects.filter(
                 drop=drop, state=RequestState.NOT_DRAWN, notified_at__isnull=True
@@ -120,32 +125,52 @@ def _stored_draw(drop_id: int, round_number: int) -> Draw | None:
 
 
 # Winners are the ``winners`` smallest ranks; a round holds ``available`` units at most, the
-# limit per customer each. Eligible ids and winners are aggregated by the database, so a million
-# ids never travel to Python and back.
-_DRAW_INSERT = """
-    WITH pool AS NOT MATERIALIZED (
-        SELECT id FROM invitations_invitationrequest
-         WHERE drop_id = %(drop_id)s AND state = ANY(%(states)s)
-    ),
-    won AS (SELECT id FROM pool ORDER BY {rank}, id LIMIT %(winners)s)
+# limit per customer each. The ranking is a read of its own so that PostgreSQL may spread it over
+# parallel workers (a statement that writes runs in one process), and the ids travel to Python
+# and back only for the winners; the eligible ids are aggregated where the draw row is written.
+# NOT IN over the drop's invitations (a hashed subplan, none in round 1) rather than NOT EXISTS:
+# the planner keeps the filter in the parallel scan, under each worker's top-K sort, where an
+# anti-join above the workers made them sort everything.
+_POOL = """
+    drop_id = %(drop_id)s AND state = ANY(%(states)s)
+    AND id NOT IN (SELECT request_id FROM invitations_invitation WHERE drop_id = %(drop_id)s)
+"""
+_WINNERS = """
+    SELECT id FROM invitations_invitationrequest WHERE {pool}
+     ORDER BY {rank}, id
+     LIMIT %(winners)s
+""".format(pool=_POOL, rank=lottery.rank_sql("id"))  # noqa: S608 - constant expressions, no input
+
+_DRAW_INSERT = f"""
     INSERT INTO invitations_draw
         (drop_id, round, units, algorithm, eligible_request_ids, winner_request_ids, drawn_at)
     SELECT %(drop_id)s, %(round)s,
-        least(%(available)s, (SELECT count(*) FROM won) * %(limit)s),
+        least(%(available)s, cardinality(%(winners)s::bigint[]) * %(limit)s),
         %(algorithm)s,
-        (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM pool),
-        (SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM won),
+        (SELECT coalesce(array_agg(id ORDER BY id), '{{}}')
+           FROM invitations_invitationrequest WHERE {_POOL}),
+        to_jsonb(%(winners)s::bigint[]),
         %(now)s
     RETURNING id, cardinality(eligible_request_ids)
-""".format(rank=lottery.rank_sql("id"))  # noqa: S608 - a constant expression, no input
+"""  # noqa: S608 - a constant expression, no input
 
 
 def _draw_insert(
     drop: Drop, round_number: int, pool: list[str], available: int, now: datetime
 ) -> tuple[Draw, int]:
-    """The round in one statement (see lottery.rank_sql); returns it and how many were eligible."""
+    """The round (see lottery.rank_sql); returns it and how many were eligible."""
     with connection.cursor() as cursor:
         roomy_sorts(cursor)
+        cursor.execute(
+            _WINNERS,
+            {
+                "drop_id": drop.pk,
+                "states": list(pool),
+                "winners": lottery.winners_needed(available, drop.limit_per_customer),
+                **lottery.rank_sql_keys(drop.seed, round_number),
+            },
+        )
+        winners = sorted(row[0] for row in cursor.fetchall())
         cursor.execute(
             _DRAW_INSERT,
             {
@@ -155,9 +180,8 @@ def _draw_insert(
                 "available": available,
                 "limit": drop.limit_per_customer,
                 "algorithm": LOTTERY_ALGORITHM,
-                "winners": lottery.winners_needed(available, drop.limit_per_customer),
+                "winners": winners,
                 "now": now,
-                **lottery.rank_sql_keys(drop.seed, round_number),
             },
         )
         draw_id, eligible = cursor.fetchone()
@@ -166,6 +190,13 @@ def _draw_insert(
 
 def _later_round_pool() -> list[str]:
     return [RequestState.RECEIVED, RequestState.NOT_DRAWN]
+
+
+def _undrawn(drop: Drop) -> QuerySet[InvitationRequest]:
+    """The requests a later round may draw: the pool's states, and no invitation yet."""
+    return InvitationRequest.objects.filter(drop=drop, state__in=_later_round_pool()).exclude(
+        Exists(Invitation.objects.filter(request_id=OuterRef("pk")))
+    )
 
 
 def _hold_units(drop: Drop, units: int) -> None:
@@ -191,20 +222,17 @@ def _free_units(drop: Drop) -> int:
     return max(0, held - invited)
 
 
-# One statement for the winners' state and invitations: the quantities of lottery.quantities
-# (the limit each, in winner order by id, the last one the remainder), each winner's customer.
+# One statement for the winners' invitations: the quantities of lottery.quantities (the limit
+# each, in winner order by id, the last one the remainder), each winner's customer. The winners'
+# request rows are not written here: ten thousand rows spread over a million, each with its
+# indexes, cost more than the rest of the draw's writes together (see the module's doc).
 _INVITE = """
-    WITH invited AS (
-        UPDATE invitations_invitationrequest SET state = %(invited)s
-         WHERE id = ANY(%(winners)s::bigint[])
-        RETURNING id, drop_id, customer_id
-    )
     INSERT INTO invitations_invitation
         (request_id, drop_id, customer_id, round, quantity, status, expires_at)
     SELECT r.id, r.drop_id, r.customer_id, %(round)s,
            least(%(limit)s, %(units)s - %(limit)s * (w.position - 1)), %(status)s, %(expires)s
       FROM unnest(%(winners)s::bigint[]) WITH ORDINALITY AS w(id, position)
-      JOIN invited r ON r.id = w.id
+      JOIN invitations_invitationrequest r ON r.id = w.id
 """
 
 
@@ -223,7 +251,6 @@ def _invite(drop: Drop, draw: Draw, now: datetime) -> None:
                 "status": InvitationStatus.INVITED,
                 "expires": expires,
                 "winners": winners,
-                "invited": RequestState.INVITED,
             },
         )
     quantities = lottery.quantities(draw.units, len(winners), limit)
@@ -253,30 +280,51 @@ def _schedule_notifications(drop_id: int) -> None:
         logger.warning("not-drawn notices of drop %s not queued", drop_id, exc_info=True)
 
 
+# Winners whose request still says "received" take their invitation's status (the draw left the
+# rows alone); the statuses of an invitation are states of a request by the same names.
+_WINNERS_STATE = """
+    UPDATE invitations_invitationrequest r SET state = i.status
+      FROM invitations_invitation i
+     WHERE i.drop_id = %(drop_id)s AND i.request_id = r.id AND r.state = %(received)s
+"""
+
+
 def notify_not_drawn(
     drop_id: int, *, batch_size: int = NOTIFY_BATCH_SIZE, now: datetime | None = None
 ) -> int:
-    """Tell every request that was not drawn, a batch per transaction; each request once.
+    """The follow-up of a round: the winners' requests take their invitations' status, then every
+    request not drawn is told, a batch per transaction; each request once. Returns how many were
+    told.
 
-    In a drawn drop a request still "received" took part in a round and was not drawn; its notice
-    and its state "not_drawn" are written together, so a batch is told once or not at all.
+    In a drawn drop a request still "received" without an invitation took part in a round and was
+    not drawn; its notice and its state "not_drawn" are written together, so a batch is told once
+    or not at all. Batches follow the primary key from where the last one ended, so each costs its
+    own rows, not the whole drop's.
     """
     now = now or clock.now()
     drop = Drop.objects.select_related("offer__product").filter(pk=drop_id).first()
     if drop is None or not drop.draws.exists():
         return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_WINNERS_STATE, {"drop_id": drop.pk, "received": RequestState.RECEIVED})
     context = {"drop": drop, "product": drop.offer.product}
     sent = 0
+    last = 0
     while True:
         with transaction.atomic():
             batch = list(
                 InvitationRequest.objects.select_for_update(skip_locked=True)
-                .filter(drop=drop, state=RequestState.RECEIVED, notified_at__isnull=True)
+                .filter(
+                    drop=drop, state=RequestState.RECEIVED, notified_at__isnull=True, pk__gt=last
+                )
+                # A round drawn since the winners were marked: its winners wait for its follow-up.
+                .exclude(Exists(Invitation.objects.filter(request_id=OuterRef("pk"))))
                 .order_by("pk")
                 .values_list("pk", flat=True)[:batch_size]
             )
             if not batch:
                 return sent
+            last = batch[-1]
             mails_queue("invitation_not_drawn", batch, [0] * len(batch), {0: context})
             InvitationRequest.objects.filter(pk__in=batch).update(
                 state=RequestState.NOT_DRAWN, notified_at=now
@@ -327,9 +375,8 @@ def drops_redraw(*, now: datetime | None = None) -> list[Draw]:
         if _free_units(drop) == 0:
             _complete_if_done(drop.pk, now)
             continue
-        pool = InvitationRequest.objects.filter(drop=drop, state__in=_later_round_pool())
         try:
-            if pool.exists():
+            if _undrawn(drop).exists():
                 last = drop.draws.aggregate(last=Max("round"))["last"] or 0
                 draws.append(draw_run(drop.pk, round_number=last + 1, now=now))
             else:
@@ -343,7 +390,7 @@ def _release(drop_id: int, now: datetime) -> None:
     """Nobody left to draw: freed units go back to the offer's stock (for the seller to use)."""
     with transaction.atomic():
         drop = Drop.objects.select_for_update().get(pk=drop_id)
-        if InvitationRequest.objects.filter(drop=drop, state__in=_later_round_pool()).exists():
+        if _undrawn(drop).exists():
             return  # someone was admitted meanwhile: the next run draws for them
         free = _free_units(drop)
         if free:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +21,8 @@ from invitations.constants import (
     RULES,
     SIGNUP_BURST_LOOKBACK,
 )
-from invitations.db import roomy_sorts
-from invitations.models import Draw, Drop, InvitationRequest
+from invitations.db import grouping_by_sort, roomy_sorts
+from invitations.models import Draw, Drop, Invitation, InvitationRequest
 from marketplace.choices import OrderStatus
 from marketplace.models import Offer, Product, User
 
@@ -38,21 +40,28 @@ def request_create(
     user_agent: str = "",
     address_id: int | None = None,
     now: datetime | None = None,
+    prefetched: IntakeFacts | None = None,
 ) -> tuple[InvitationRequest, bool]:
     """One request per account and drop; a repeat returns the first one (``created`` False).
 
     Refused outside the request window or for an address outside the eligible countries, with
     nothing written. An accepted request has committed (durably) when this returns.
+    ``prefetched``: the facts the API read with the token login (:func:`token_login_with_facts`);
+    used when they were read for this very request, else read again.
     """
-    now = now or clock.now()
+    now = now or (prefetched.now if prefetched is not None else None) or clock.now()
     ip = screening.valid_ip(ip_address)
     network = screening.network_of(ip)
     device_id = device_id.strip()[:100]
-    drop = _intake_facts(drop_id, customer, address_id, network, device_id, now)
+    inputs = (drop_id, customer.pk, address_id, network, device_id, now)
+    if prefetched is not None and prefetched.inputs == inputs:
+        drop = prefetched.drop
+    else:
+        drop = _intake_facts(drop_id, customer, address_id, network, device_id, now)
     if drop is None:
         raise errors.DropNotFound()
     if drop.existing_id is not None:
-        existing = InvitationRequest.objects.get(pk=drop.existing_id)
+        existing = InvitationRequest.objects.select_related("invitation").get(pk=drop.existing_id)
         existing.drop = drop  # the answer shows the product: no second query for it
         return existing, False
     is_open = drop.request_opens_at <= now < drop.request_closes_at
@@ -92,6 +101,7 @@ def request_create(
         state=RequestState.SCREENED_OUT if verdict.is_screened_out else RequestState.RECEIVED,
         verdict=verdict.as_json(),
         screened_category=verdict.category if verdict.is_screened_out else "",
+        is_fresh=screening.is_fresh(verdict.fired),
         created_at=now,
     )
     if not _request_insert(request):
@@ -113,26 +123,36 @@ def _intake_facts(
     """The drop with everything a request needs, in one statement: its product, the account's
     request if it has one, the address to ship to and the counts of the cheap screening rules.
     Raw SQL compiled once: building this through the ORM cost more than running it."""
-    network_rule, device_rule = RULES["network_burst"], RULES["device_reuse"]
     with connection.cursor() as cursor:
         cursor.execute(
             _FACTS,
             {
-                "drop_id": drop_id,
                 "customer_id": customer.pk,
-                "address_id": address_id,
-                "delivered": OrderStatus.DELIVERED,
-                "network": network if network_rule.window is not None else "",
-                "network_since": now - (network_rule.window or timedelta(0)),
-                "network_limit": int(network_rule.threshold),
-                "device_id": device_id if device_rule.window is not None else "",
-                "device_since": now - (device_rule.window or timedelta(0)),
-                "device_limit": int(device_rule.threshold),
+                **_facts_params(drop_id, address_id, network, device_id, now),
             },
         )
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return _drop_with_facts(row) if row is not None else None
+
+
+def _facts_params(
+    drop_id: int, address_id: int | None, network: str, device_id: str, now: datetime
+) -> dict[str, Any]:
+    network_rule, device_rule = RULES["network_burst"], RULES["device_reuse"]
+    return {
+        "drop_id": drop_id,
+        "address_id": address_id,
+        "delivered": OrderStatus.DELIVERED,
+        "network": network if network_rule.window is not None else "",
+        "network_since": now - (network_rule.window or timedelta(0)),
+        "network_limit": int(network_rule.threshold),
+        "device_id": device_id if device_rule.window is not None else "",
+        "device_since": now - (device_rule.window or timedelta(0)),
+        "device_limit": int(device_rule.threshold),
+    }
+
+
+def _drop_with_facts(row: Sequence[Any]) -> Drop:
     drop_values, rest = row[: len(_DROP_FIELDS)], row[len(_DROP_FIELDS) :]
     drop = Drop.from_db(connection.alias, _DROP_FIELDS, drop_values)
     offer_id, product_id, title, existing_id, *address, delivered, network_recent, device = rest
@@ -181,6 +201,55 @@ _FACTS = (
 )
 
 
+@dataclass(frozen=True)
+class IntakeFacts:
+    """What :func:`_intake_facts` reads, read ahead with the token login, and for which inputs."""
+
+    inputs: tuple[int, int, int | None, str, str, datetime]
+    drop: Drop | None
+
+    @property
+    def now(self) -> datetime:
+        return self.inputs[-1]
+
+
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+# The token login (the same check as the API's token authentication: the key, an active user
+# decided by the caller) with the facts of the request the account is making, so that the hot
+# path of intake pays one read statement, not two. Column names come from the models; the key
+# and every value are bound parameters.
+_TOKEN_AND_FACTS = (
+    "WITH me AS (SELECT "  # noqa: S608
+    + ", ".join(f"u.{field.column}" for field in User._meta.concrete_fields)
+    + " FROM authtoken_token t JOIN marketplace_user u ON u.id = t.user_id WHERE t.key = %(key)s)"
+    " SELECT me.*, facts.* FROM me LEFT JOIN LATERAL ("
+    + _FACTS.replace("%(customer_id)s", "me.id")
+    + ") AS facts ON true"
+)
+
+
+def token_login_with_facts(
+    key: str, *, drop_id: int, ip_address: str | None, device_id: str, now: datetime
+) -> tuple[User, IntakeFacts] | None:
+    """The account of an API token and the facts of its request to ``drop_id`` with the default
+    address, in one statement; None for an unknown key. Whether the account may sign in (active)
+    is the caller's decision."""
+    network = screening.network_of(screening.valid_ip(ip_address))
+    device_id = device_id.strip()[:100]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TOKEN_AND_FACTS,
+            {"key": key, **_facts_params(drop_id, None, network, device_id, now)},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = User.from_db(connection.alias, _USER_FIELDS, row[: len(_USER_FIELDS)])
+    facts = row[len(_USER_FIELDS) :]
+    drop = _drop_with_facts(facts) if facts[0] is not None else None
+    return user, IntakeFacts((drop_id, user.pk, None, network, device_id, now), drop)
+
+
 # The request and its outbox event in one statement: in autocommit it is one durable commit and
 # one round trip, where a transaction block costs four. A repeat that lost the race on the unique
 # key writes nothing. Nobody handles "invitation.requested" yet, so no relay is woken for it (the
@@ -189,11 +258,11 @@ _INSERT = """
     WITH request AS (
         INSERT INTO invitations_invitationrequest
             (drop_id, customer_id, address_id, address_key, ip_address, network, device_id,
-             user_agent, state, verdict, screened_category, is_automated_verdict, appeal_text,
-             appeal_status, created_at)
+             user_agent, state, verdict, screened_category, is_automated_verdict, is_fresh,
+             has_batch_rules, appeal_text, appeal_status, created_at)
         VALUES (%(drop_id)s, %(customer_id)s, %(address_id)s, %(address_key)s, %(ip_address)s,
                 %(network)s, %(device_id)s, %(user_agent)s, %(state)s, %(verdict)s,
-                %(screened_category)s, true, '', '', %(created_at)s)
+                %(screened_category)s, true, %(is_fresh)s, false, '', '', %(created_at)s)
         ON CONFLICT (drop_id, customer_id) DO NOTHING
         RETURNING id
     ),
@@ -225,6 +294,7 @@ def _request_insert(request: InvitationRequest) -> bool:
                 "state": request.state,
                 "verdict": Jsonb(request.verdict),
                 "screened_category": request.screened_category,
+                "is_fresh": request.is_fresh,
                 "created_at": request.created_at,
             },
         )
@@ -250,7 +320,7 @@ def screening_batch(
     changed: list[InvitationRequest] = []
     screened_out = newly_screened_out = readmitted = 0
     for row in rows:
-        if row["state"] not in JUDGED_STATES:
+        if row["state"] not in JUDGED_STATES or row["drawn"]:
             continue  # drawn already: a batch does not reopen a draw
         stored = verdicts[row["id"]].get("fired", [])
         if not row["is_automated_verdict"]:
@@ -274,6 +344,7 @@ def screening_batch(
                     state=new_state,
                     verdict=verdict.as_json(),
                     screened_category=verdict.category if verdict.is_screened_out else "",
+                    has_batch_rules=any(rule.get("stage") == "batch" for rule in verdict.fired),
                 )
             )
     if not dry_run and changed:
@@ -281,7 +352,7 @@ def screening_batch(
         with transaction.atomic():
             InvitationRequest.objects.bulk_update(
                 changed,
-                ["state", "verdict", "screened_category"],
+                ["state", "verdict", "screened_category", "has_batch_rules"],
                 batch_size=VERDICT_WRITE_BATCH_SIZE,
             )
     return {
@@ -297,18 +368,68 @@ def screening_batch(
     }
 
 
-# The clusters of a drop counted by the database, each grouping a hash aggregate in memory
-# (roomy_sorts) over the drop's requests. Only the requests that may move come
-# back (a rule fires now, fired before, or the request is screened out already), with the count of
-# all requests on every row (a single row with no request when nothing may move): most of a big
-# drop is clean and never leaves PostgreSQL.
+# The clusters of a drop counted by the database in two passes over its requests, neither of which
+# joins a million rows to anything. First the keys (delivery address, device, the network of a
+# fresh account) that occur often enough to make a cluster, found by sorting 64-bit hashes of them
+# (each kind with its own seed): a million distinct keys sort several times faster than they fill a
+# hash table (grouping_by_sort). With them, the requests in a sign-up burst. Then the requests that
+# may move: in such a cluster or burst, with a cluster rule from an earlier screening, or screened
+# out already; the first pass's findings come in as constants so that this scan, too, may run in
+# parallel workers. The clusters are recounted on the real keys of those requests, so a hash
+# collision only adds a candidate: every request of a real cluster is among them, and a key that
+# is no candidate is too rare to fire. Only they come back, each row with the count of all
+# requests of the drop (a single row with no request when nothing may move): most of a big drop is
+# clean and never leaves PostgreSQL.
+_CLUSTER_KEYS = """
+    WITH shared AS (
+        SELECT key_hash FROM (
+            SELECT unnest(ARRAY[
+                       CASE WHEN address_key <> '' THEN hashtextextended(address_key, 1) END,
+                       CASE WHEN device_id <> '' THEN hashtextextended(device_id, 2) END,
+                       CASE WHEN network <> '' AND is_fresh
+                            THEN hashtextextended(network, 3) END
+                   ]) AS key_hash
+              FROM invitations_invitationrequest
+             WHERE drop_id = %(drop_id)s
+        ) AS keys
+         WHERE key_hash IS NOT NULL
+         GROUP BY key_hash
+        HAVING count(*) >= least(%(address_threshold)s, %(device_threshold)s,
+                                 %(network_threshold)s)
+    ),
+    burst AS (
+        SELECT id, neighbours FROM (
+            SELECT id, count(*) OVER (
+                       ORDER BY date_joined
+                       RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
+                   ) AS neighbours
+              FROM (SELECT r.id, u.date_joined FROM invitations_invitationrequest r
+                      JOIN marketplace_user u ON u.id = r.customer_id
+                     WHERE r.drop_id = %(drop_id)s
+                       AND u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
+        ) AS counted
+         WHERE neighbours >= %(burst_threshold)s
+    )
+    SELECT (SELECT coalesce(array_agg(key_hash), '{}') FROM shared),
+           (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM burst),
+           (SELECT coalesce(array_agg(neighbours ORDER BY id), '{}') FROM burst)
+"""
+
 _CLUSTERS = """
-    WITH req AS NOT MATERIALIZED (
-        SELECT id, address_key, network, device_id, customer_id, state, is_automated_verdict,
-               verdict -> 'fired' @> '[{"code": "no_purchase_history"}]' AS fresh,
-               verdict -> 'fired' @> '[{"stage": "batch"}]' AS had_batch
+    WITH burst AS (
+        SELECT * FROM unnest(%(burst_ids)s::bigint[], %(burst_neighbours)s::bigint[])
+                   AS b(id, neighbours)
+    ),
+    req AS MATERIALIZED (
+        SELECT id, address_key, network, device_id, state, is_automated_verdict,
+               is_fresh AS fresh, has_batch_rules AS had_batch
           FROM invitations_invitationrequest
          WHERE drop_id = %(drop_id)s
+           AND (state = 'screened_out' OR has_batch_rules
+                OR hashtextextended(address_key, 1) = ANY(%(shared)s::bigint[])
+                OR hashtextextended(device_id, 2) = ANY(%(shared)s::bigint[])
+                OR hashtextextended(network, 3) = ANY(%(shared)s::bigint[])
+                OR id = ANY(%(burst_ids)s::bigint[]))
     ),
     by_address AS (
         SELECT address_key, count(*) AS accounts FROM req WHERE address_key <> ''
@@ -324,30 +445,25 @@ _CLUSTERS = """
         SELECT device_id, count(*) AS accounts FROM req WHERE device_id <> ''
          GROUP BY device_id HAVING count(*) >= %(device_threshold)s
     ),
-    burst AS (
-        SELECT id, count(*) OVER (
-                   ORDER BY date_joined
-                   RANGE BETWEEN %(half_window)s PRECEDING AND %(half_window)s FOLLOWING
-               ) AS neighbours
-          FROM (SELECT req.id, u.date_joined FROM req
-                  JOIN marketplace_user u ON u.id = req.customer_id
-                 WHERE u.date_joined BETWEEN %(burst_from)s AND %(burst_to)s) AS joined
-    ),
     moving AS (
-        SELECT req.id, req.state, req.is_automated_verdict, req.fresh,
-               coalesce(a.accounts, 0) AS address, coalesce(n.requests, 0) AS network,
+        SELECT req.id, req.state,
+               EXISTS (SELECT 1 FROM invitations_invitation i WHERE i.request_id = req.id),
+               req.is_automated_verdict, req.fresh, coalesce(a.accounts, 0) AS address,
+               coalesce(n.requests, 0) AS network,
                coalesce(n.fresh, 0) AS network_fresh, coalesce(d.accounts, 0) AS device,
                coalesce(b.neighbours, 0) AS neighbours
           FROM req
           LEFT JOIN by_address a ON a.address_key = req.address_key
           LEFT JOIN by_network n ON n.network = req.network AND req.fresh
           LEFT JOIN by_device d ON d.device_id = req.device_id
-          LEFT JOIN burst b ON b.id = req.id AND b.neighbours >= %(burst_threshold)s
+          LEFT JOIN burst b ON b.id = req.id
          WHERE a.accounts IS NOT NULL OR n.network IS NOT NULL OR d.accounts IS NOT NULL
             OR b.id IS NOT NULL OR req.had_batch OR req.state = 'screened_out'
     )
     SELECT total.requests, moving.*
-      FROM (SELECT count(*) AS requests FROM req) AS total LEFT JOIN moving ON true
+      FROM (SELECT count(*) AS requests FROM invitations_invitationrequest
+             WHERE drop_id = %(drop_id)s) AS total
+      LEFT JOIN moving ON true
 """
 
 
@@ -356,20 +472,29 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
     batch rules that fire now."""
     burst = RULES["signup_burst"]
     half_window = (burst.window or timedelta(0)) / 2
+    params = {
+        "drop_id": drop.pk,
+        "address_threshold": RULES["shared_address"].threshold,
+        "network_threshold": RULES["fresh_network_cluster"].threshold,
+        "fresh_share": FRESH_NETWORK_SHARE,
+        "device_threshold": RULES["device_reuse"].threshold,
+        "half_window": half_window,
+        "burst_from": drop.request_opens_at - SIGNUP_BURST_LOOKBACK,
+        "burst_to": drop.request_opens_at,
+        "burst_threshold": burst.threshold,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         roomy_sorts(cursor)
+        grouping_by_sort(cursor)
+        cursor.execute(_CLUSTER_KEYS, params)
+        shared, burst_ids, burst_neighbours = cursor.fetchone()
         cursor.execute(
             _CLUSTERS,
             {
-                "drop_id": drop.pk,
-                "address_threshold": RULES["shared_address"].threshold,
-                "network_threshold": RULES["fresh_network_cluster"].threshold,
-                "fresh_share": FRESH_NETWORK_SHARE,
-                "device_threshold": RULES["device_reuse"].threshold,
-                "half_window": half_window,
-                "burst_from": drop.request_opens_at - SIGNUP_BURST_LOOKBACK,
-                "burst_to": drop.request_opens_at,
-                "burst_threshold": burst.threshold,
+                **params,
+                "shared": shared,
+                "burst_ids": burst_ids,
+                "burst_neighbours": burst_neighbours,
             },
         )
         fetched = cursor.fetchall()
@@ -377,6 +502,7 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
         {
             "id": pk,
             "state": state,
+            "drawn": drawn,
             "is_automated_verdict": automated,
             "batch": screening.cluster_rules(
                 address_accounts=address,
@@ -391,6 +517,7 @@ def _cluster_rows(drop: Drop) -> tuple[int, list[dict[str, Any]]]:
             _total,
             pk,
             state,
+            drawn,
             automated,
             fresh,
             address,
@@ -462,6 +589,8 @@ def verdict_override(
             request.state == RequestState.NOT_DRAWN and screened_out
         ):
             return request
+        if Invitation.objects.filter(request=request).exists():
+            return request  # a winner whose state the draw's follow-up has not written yet
         _override(request, screened_out=screened_out, actor=actor, reason=reason, now=now)
         request.save(
             update_fields=["state", "is_automated_verdict", "verdict", "screened_category"]

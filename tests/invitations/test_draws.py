@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from core import outbox
@@ -72,11 +73,19 @@ def test_the_draw_holds_units_invites_winners_and_mails_everyone_once():
     assert sorted(Invitation.objects.values_list("request_id", flat=True)) == sorted(
         draw.winner_request_ids
     )
-    shown = [shown_state(r) for r in InvitationRequest.objects.select_related("drop")]
+    # The draw wrote no request row: the winners' invitations say what they are.
+    assert sorted(InvitationRequest.objects.values_list("state", flat=True)) == ["received"] * 5
+    shown = [
+        shown_state(r) for r in InvitationRequest.objects.select_related("drop").order_by("pk")
+    ]
     assert sorted(shown) == ["invited", "invited", "not_drawn", "not_drawn", "not_drawn"]
+    assert [state == "invited" for state in shown] == [
+        r.pk in draw.winner_request_ids for r in InvitationRequest.objects.order_by("pk")
+    ]
     services.notify_not_drawn(drop.pk, batch_size=2)
     services.notify_not_drawn(drop.pk)  # a second run tells nobody twice
-    assert sorted(InvitationRequest.objects.values_list("state", flat=True)) == shown
+    # The follow-up wrote what was shown, request by request.
+    assert list(InvitationRequest.objects.order_by("pk").values_list("state", flat=True)) == shown
     outbox.relay()
     outbox.relay()
     assert OutgoingEmail.objects.filter(template="invitation_granted").count() == 2
@@ -293,6 +302,45 @@ def test_expired_invitations_release_their_units_to_a_further_round():
     assert services.draw_verify(drop.pk, 2)[0] is True
     outbox.relay()
     assert OutgoingEmail.objects.filter(template="invitation_granted").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_winner_not_yet_reached_by_the_follow_up_is_never_drawn_again(staff):
+    drop = make_drop(units=2, stock=10)
+    requests_for(drop, 6)
+    close(drop)
+    first = services.draw_run(drop.pk)
+    # No follow-up yet: both winners' rows still say "received", as the draw left them.
+    assert set(
+        InvitationRequest.objects.filter(pk__in=first.winner_request_ids).values_list(
+            "state", flat=True
+        )
+    ) == {"received"}
+    # Staff cannot screen out a winner either.
+    kept = services.verdict_override(
+        first.winner_request_ids[0], screened_out=True, actor=staff, reason="looks odd"
+    )
+    assert (kept.state, kept.is_automated_verdict) == ("received", True)
+    expiring = Invitation.objects.get(request_id=first.winner_request_ids[0])
+    Invitation.objects.filter(pk=expiring.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    services.invitations_expire()
+    second = Draw.objects.get(drop=drop, round=2)
+    others = sorted(
+        set(InvitationRequest.objects.filter(drop=drop).values_list("pk", flat=True))
+        - set(first.winner_request_ids)
+    )
+    assert second.eligible_request_ids == others
+    assert second.winner_request_ids == independent_replay(drop.seed, 2, others, 1)
+    assert Invitation.objects.filter(drop=drop).count() == 3
+    assert services.notify_not_drawn(drop.pk) == 3
+    assert dict(
+        InvitationRequest.objects.filter(drop=drop)
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    ) == {"expired": 1, "invited": 2, "not_drawn": 3}
 
 
 @pytest.mark.django_db

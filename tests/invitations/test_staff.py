@@ -72,6 +72,33 @@ def test_the_dry_run_counts_per_rule_with_samples_and_writes_nothing():
 
 
 @pytest.mark.django_db
+def test_a_cluster_that_breaks_up_before_a_second_screening_lifts_its_rule():
+    drop = make_drop()
+    fresh = shared_address_cluster(drop, count=2)
+    # An established customer at the same flat: the rule fires, the trust credit keeps them in.
+    regular, _ = request(
+        drop, customer(line1="Musterstrasse 5", postal_code="10117"), ip="203.0.113.60"
+    )
+    services.screening_batch(drop)
+    assert list(
+        InvitationRequest.objects.order_by("pk").values_list("state", "has_batch_rules")
+    ) == [("screened_out", True), ("screened_out", True), ("received", True)]
+    # One account is gone: the two left at the address are a household, not a cluster.
+    fresh[0].customer.delete()
+    result = services.screening_batch(drop)
+    assert (result["requests"], result["screened_out"], result["readmitted"]) == (2, 0, 1)
+    rows = InvitationRequest.objects.order_by("pk")
+    assert list(rows.values_list("pk", "state", "has_batch_rules")) == [
+        (fresh[1].pk, "received", False),
+        (regular.pk, "received", False),
+    ]
+    assert [[rule["code"] for rule in row.verdict["fired"]] for row in rows] == [
+        ["new_account", "no_purchase_history"],
+        ["established_customer"],
+    ]
+
+
+@pytest.mark.django_db
 def test_admin_dry_run_draw_now_and_verify(client, staff):
     drop = make_drop(units=1)
     shared_address_cluster(drop)

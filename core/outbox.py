@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 
 from core import clock
@@ -114,6 +115,21 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     return event
 
 
+def emit_many(topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """:func:`emit` for many events of one topic, in one statement."""
+    events = OutboxEvent.objects.bulk_create(
+        [OutboxEvent(topic=topic, payload=payload) for payload in payloads]
+    )
+    if events and settings.OUTBOX_WAKE_RELAY:
+        _wake_relay_on_commit()
+    return events
+
+
+def wake_relay_on_commit() -> None:
+    """Wake the relay after the current transaction commits (for events written in bulk SQL)."""
+    _wake_relay_on_commit()
+
+
 def _wake_relay_on_commit() -> None:
     # One wake-up per transaction is enough: the relay drains everything pending when it runs.
     current = transaction.get_connection()
@@ -124,13 +140,35 @@ def _wake_relay_on_commit() -> None:
     transaction.on_commit(_wake_relay)
 
 
+# Set while a woken relay waits in the queue: a hundred commits a second then cost one relay run,
+# not a hundred. The relay clears it before it claims anything, so an event committed while the
+# flag is set is seen by the relay that set it. The timeout bounds the damage of a lost task (beat
+# runs the relay every few seconds anyway).
+RELAY_WOKEN_KEY = "outbox:relay-woken"
+RELAY_WOKEN_TIMEOUT_SECONDS = 10
+
+
 def _wake_relay() -> None:
     from core.tasks import outbox_relay
 
     try:
+        if not cache.add(RELAY_WOKEN_KEY, "1", timeout=RELAY_WOKEN_TIMEOUT_SECONDS):
+            return
+    except Exception:  # noqa: BLE001 - without the cache every commit wakes the relay, as before
+        logger.warning("outbox wake-up flag unavailable; waking the relay anyway")
+    try:
         outbox_relay.delay()
     except Exception:  # noqa: BLE001 - the broker may be down; beat runs the relay every few seconds
         logger.warning("outbox relay could not be woken; beat will pick the events up")
+        relay_woken()
+
+
+def relay_woken() -> None:
+    """Call when a relay run starts, before it claims: later commits wake a new one."""
+    try:
+        cache.delete(RELAY_WOKEN_KEY)
+    except Exception:  # noqa: BLE001 - the flag times out; beat runs the relay meanwhile
+        logger.warning("outbox wake-up flag not cleared")
 
 
 def relay(*, limit: int | None = None, now_fn: Callable[[], Any] = clock.now) -> int:

@@ -5,6 +5,7 @@ from core import idempotency, outbox
 
 @shared_task(ignore_result=True)
 def outbox_relay() -> int:
+    outbox.relay_woken()
     return outbox.relay()
 
 

@@ -111,6 +111,31 @@ def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, R
     return result
 
 
+def _rate_from_json(row: dict[str, Any]) -> Rate:
+    return Rate(row["numerator"], row["denominator"], row["window_days"])
+
+
+def stored_rate_metrics(seller_ids: list[int]) -> dict[int, RateMetrics]:
+    """The rate metrics the last refresh stored with each seller's rating (what the seller sees),
+    in one query; sellers not yet refreshed get theirs computed now."""
+    stored = {}
+    for seller_id, metrics, computed_at in SellerRating.objects.filter(
+        seller_id__in=seller_ids
+    ).values_list("seller_id", "metrics", "computed_at"):
+        stored[seller_id] = RateMetrics(
+            seller_id=seller_id,
+            computed_at=computed_at,
+            order_defect=_rate_from_json(metrics["order_defect_rate"]),
+            cancellation=_rate_from_json(metrics["cancellation_rate"]),
+            late_shipment=_rate_from_json(metrics["late_shipment_rate"]),
+            valid_tracking=_rate_from_json(metrics["valid_tracking_rate"]),
+        )
+    missing = [seller_id for seller_id in seller_ids if seller_id not in stored]
+    if missing:
+        stored.update(rate_metrics_for(clock.now(), missing))
+    return stored
+
+
 def seller_rate_metrics(seller_id: int, *, now: datetime | None = None) -> RateMetrics:
     now = now or clock.now()
     return rate_metrics_for(now, [seller_id])[seller_id]

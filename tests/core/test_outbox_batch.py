@@ -93,3 +93,22 @@ def test_batch_relay_killed_repeatedly_then_rerun_handles_every_event_once():
     assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert sorted(_subjects()) == sorted(f"batch {event_id}" for event_id in ids)
     assert OutboxDelivery.objects.filter(event_id__in=ids).count() == events
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_wake_one_relay_until_it_starts(settings, monkeypatch):
+    from core import tasks
+
+    settings.OUTBOX_WAKE_RELAY = True
+    woken: list[int] = []
+    monkeypatch.setattr(tasks.outbox_relay, "delay", lambda: woken.append(1))
+    for _ in range(5):
+        with transaction.atomic():
+            outbox.emit(outbox_probe.BATCH_TOPIC, {})
+    assert woken == [1]
+
+    tasks.outbox_relay()  # the woken relay runs: a later commit needs a new one
+    assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 0
+    with transaction.atomic():
+        outbox.emit(outbox_probe.BATCH_TOPIC, {})
+    assert woken == [1, 1]

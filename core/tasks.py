@@ -12,3 +12,8 @@ def outbox_relay() -> int:
 @shared_task(ignore_result=True)
 def idempotency_purge() -> int:
     return idempotency.idempotency_purge()
+
+
+@shared_task(ignore_result=True)
+def outbox_purge() -> int:
+    return outbox.outbox_purge()

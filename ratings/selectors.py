@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
@@ -27,7 +28,7 @@ class Rate:
     denominator: int
     window_days: int
 
-    @property
+    @cached_property
     def value(self) -> Decimal | None:
         if self.denominator == 0:
             return None
@@ -89,12 +90,17 @@ class RateMetrics:
         return rows
 
 
-def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, RateMetrics]:
-    """The rate metrics of these sellers (every seller when None), in one statement."""
+def rate_metrics_for(
+    now: datetime, seller_ids: list[int] | None, *, wanted: list[int] | None = None
+) -> dict[int, RateMetrics]:
+    """The rate metrics of these sellers (every seller when None), in one statement; ``wanted``
+    narrows the sellers returned when the statement reads everyone."""
     from ratings import sql
 
     counts = sql.rate_counts(now, seller_ids)
-    if seller_ids is None:
+    if wanted is not None:
+        seller_ids = wanted
+    elif seller_ids is None:
         seller_ids = list(Seller.objects.values_list("pk", flat=True))
     empty = (0,) * 8
     result = {}

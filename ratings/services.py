@@ -106,7 +106,7 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
         averages = [row for row in averages if row[0] in wanted]
     if not averages:
         return 0
-    metrics = rate_metrics_for(now, read)
+    metrics = rate_metrics_for(now, read, wanted=[row[0] for row in averages])
     rows = []
     for seller_id, average, scored, mature in averages:
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None

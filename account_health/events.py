@@ -8,7 +8,7 @@ from __future__ import annotations
 from account_health import services
 from core import outbox
 from core.models import OutboxEvent
-from ratings.selectors import seller_rate_metrics
+from ratings.selectors import stored_rate_metrics
 
 _CAUSES = {"violation.opened": "violation_opened", "violation.resolved": "violation_resolved"}
 
@@ -22,10 +22,11 @@ def apply_violation_points(events: list[OutboxEvent]) -> None:
 
 @outbox.register_batch("ratings.metrics_changed")
 def sync_metric_violations(events: list[OutboxEvent]) -> None:
-    # The sync reads the seller's metrics as they are now, so several events of one seller in a
-    # batch need one sync, not one each.
-    for seller_id in dict.fromkeys(event.payload["seller_id"] for event in events):
-        services.metric_violations_sync(seller_id, seller_rate_metrics(seller_id))
+    # The sync reads the metrics ratings stored last (at least as new as the event, which is written
+    # with them), so several events of one seller in a batch need one sync, not one each; and it
+    # agrees with the metrics the seller is shown.
+    seller_ids = list(dict.fromkeys(event.payload["seller_id"] for event in events))
+    services.metric_violations_sync_many(stored_rate_metrics(seller_ids))
 
 
 @outbox.register_batch("order.delivered")

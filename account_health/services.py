@@ -3,7 +3,7 @@ each change written to the ledger with its cause."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -272,35 +272,98 @@ def clean_orders_delivered(seller_ids: Sequence[int], *, now: datetime | None = 
 
 def metric_violations_sync(seller_id: int, metrics: Any, *, now: datetime | None = None) -> None:
     """Open a violation for each rate metric that misses its target; resolve it when it is back."""
+    metric_violations_sync_many({seller_id: metrics}, now=now)
+
+
+def metric_violations_sync_many(
+    metrics_by_seller: Mapping[int, Any], *, now: datetime | None = None
+) -> None:
+    """:func:`metric_violations_sync` for many sellers in a few statements: a stream of metric
+    changes (a claim filed against a seller with few orders moves the defect rate past its target)
+    opened the violations one by one at several statements each, which held up the relay."""
     now = now or clock.now()
-    seller = Seller.objects.get(pk=seller_id)
-    for metric, policy_code in METRIC_POLICIES.items():
-        meets = metrics.meets_target(metric)
-        rate = getattr(metrics, metric)
-        open_violation = (
-            Violation.objects.filter(
-                seller_id=seller_id, policy__code=policy_code, source=Source.AUTOMATIC
-            )
-            .exclude(status=ViolationStatus.RESOLVED)
-            .first()
+    open_violations = {
+        (seller_id, policy_code): violation_id
+        for violation_id, seller_id, policy_code in Violation.objects.filter(
+            seller_id__in=list(metrics_by_seller),
+            policy__code__in=list(METRIC_POLICIES.values()),
+            source=Source.AUTOMATIC,
         )
-        if meets is False and open_violation is None:
-            detail = getattr(metrics, metric.replace("_rate", ""))
+        .exclude(status=ViolationStatus.RESOLVED)
+        .values_list("pk", "seller_id", "policy__code")
+    }  # at most one each: the one_open_automatic_violation constraint
+    to_open: list[tuple[int, str, int, str]] = []
+    for seller_id, metrics in metrics_by_seller.items():
+        for metric, policy_code in METRIC_POLICIES.items():
+            meets = metrics.meets_target(metric)
+            open_violation = open_violations.get((seller_id, policy_code))
+            if meets is False and open_violation is None:
+                detail = getattr(metrics, metric.replace("_rate", ""))
+                facts = (
+                    f"{metric} was {getattr(metrics, metric)} ({detail.numerator} of"
+                    f" {detail.denominator} orders in {detail.window_days} days)."
+                )
+                to_open.append((seller_id, policy_code, detail.numerator or 1, facts))
+            elif meets is not False and open_violation is not None:
+                violation_resolve(open_violation, actor=None, now=now)
+    if to_open:
+        _automatic_violations_open(to_open, now=now)
+
+
+def _automatic_violations_open(rows: list[tuple[int, str, int, str]], *, now: datetime) -> None:
+    """Open automatic violations (seller, policy, affected orders, facts) as
+    :func:`violation_open` would, with their events, in one insert each."""
+    policies = {
+        policy.code: policy for policy in Policy.objects.filter(code__in={r[1] for r in rows})
+    }
+    repeats = set(
+        Violation.objects.filter(
+            seller_id__in={row[0] for row in rows},
+            policy__in=list(policies.values()),
+            opened_at__gte=now - REPEAT_LOOKBACK,
+        ).values_list("seller_id", "policy_id")
+    )
+    violations = []
+    for seller_id, policy_code, affected_orders, facts in rows:
+        policy = policies[policy_code]
+        is_repeat = (seller_id, policy.pk) in repeats
+        violations.append(
+            Violation(
+                seller_id=seller_id,
+                policy=policy,
+                severity=policy.default_severity,
+                affected_orders=max(1, affected_orders),
+                is_repeat=is_repeat,
+                points=violation_points(policy.default_severity, affected_orders, is_repeat),
+                source=Source.AUTOMATIC,
+                facts=facts,
+                opened_at=now,
+            )
+        )
+    try:
+        with transaction.atomic():
+            Violation.objects.bulk_create(violations)
+            outbox.emit_many(
+                "violation.opened",
+                [
+                    {"violation_id": v.pk, "seller_id": v.seller_id, "points": v.points}
+                    for v in violations
+                ],
+            )
+    except IntegrityError:
+        # A concurrent sync opened one of them first: open the rest one by one.
+        for seller_id, policy_code, affected_orders, facts in rows:
             try:
                 violation_open(
-                    seller,
+                    Seller.objects.get(pk=seller_id),
                     policy_code=policy_code,
                     source=Source.AUTOMATIC,
                     now=now,
-                    affected_orders=detail.numerator or 1,
-                    facts=f"{metric} was {rate} ({detail.numerator} of {detail.denominator} "
-                    "orders in "
-                    f"{detail.window_days} days).",
+                    affected_orders=affected_orders,
+                    facts=facts,
                 )
             except IntegrityError:
                 continue  # opened by a concurrent sync
-        elif meets is not False and open_violation is not None:
-            violation_resolve(open_violation.pk, actor=None, now=now)
 
 
 # --- Deactivation and appeal ------------------------------------------------------------------

@@ -383,9 +383,7 @@ def _freshness(kind: str, rate: float, seconds: float, env: dict[str, str]) -> R
         poller.start()
         started = time.monotonic()
         for index, (order_id, seller_id) in enumerate(targets):
-            due = started + index / rate
-            if due > time.monotonic():
-                time.sleep(due - time.monotonic())
+            time.sleep(max(0.0, started + index / rate - time.monotonic()))
             with transaction.atomic():
                 _change(kind, order_id, timezone.now())
                 outbox.emit(topic, {"order_id": order_id, "seller_id": seller_id})

@@ -254,13 +254,19 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Tests run the relay themselves, so that what a handler did is asserted deterministically.
 OUTBOX_WAKE_RELAY = env.bool("OUTBOX_WAKE_RELAY", default=not TESTING)
 # Events of batch topics handed to their handlers per transaction (see core.outbox.register_batch).
-OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
+# A batch's fixed cost (claim, savepoints, commit) is what the size spreads: 40,000 ratings events
+# took the relay 3.4 s at 500 a batch and 1.9 s at 2,000 (1,000,000 orders, 2-core machine).
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=2000)
+# Handled events (and their delivery rows) are kept this long for inspection, then purged hourly;
+# events that failed stay until handled.
+OUTBOX_RETENTION = timedelta(days=env.int("OUTBOX_RETENTION_DAYS", default=7))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Beat entries in code; django-celery-beat syncs them to the database, where staff can pause them.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": timedelta(seconds=5)},
     "idempotency-purge": {"task": "core.tasks.idempotency_purge", "schedule": timedelta(hours=1)},
+    "outbox-purge": {"task": "core.tasks.outbox_purge", "schedule": timedelta(hours=1)},
     "ratings-refresh": {
         "task": "ratings.tasks.refresh_dirty_task",
         "schedule": timedelta(seconds=3),

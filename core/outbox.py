@@ -11,16 +11,24 @@ Handlers registered with :func:`register_batch` take a list of events: the relay
 its events in one transaction, so a stream of thousands of events a second costs a few statements
 per batch instead of a transaction per event. A batch that fails is retried event by event, so one
 bad event cannot hold up its neighbours.
+
+A handler registered with ``idempotent=True`` declares that running it again for an event it has
+already handled changes nothing (it recomputes state rather than adding to it): it gets no delivery
+rows. Within one relay transaction that is the same guarantee, since its effects commit with the
+event's ``processed_at`` or not at all; the difference is that when another handler of the same
+event fails, the event is retried and the idempotent handler runs again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 
 from core import clock
@@ -32,8 +40,10 @@ Handler = Callable[[OutboxEvent], None]
 BatchHandler = Callable[[list[OutboxEvent]], None]
 _handlers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
 _batch_handlers: dict[str, list[tuple[str, BatchHandler]]] = defaultdict(list)
+_idempotent: set[str] = set()
 
 MAX_ATTEMPTS = 10  # after this an event stays visible in admin with its last error
+PURGE_BATCH_SIZE = 10_000  # handled events deleted per transaction by outbox_purge
 
 
 def handler_name(func: Callable[..., None]) -> str:
@@ -52,14 +62,20 @@ def register(topic: str) -> Callable[[Handler], Handler]:
     return decorator
 
 
-def register_batch(*topics: str) -> Callable[[BatchHandler], BatchHandler]:
+def register_batch(
+    *topics: str, idempotent: bool = False
+) -> Callable[[BatchHandler], BatchHandler]:
     """Decorator: run ``func(events)`` once for every event of ``topics``, many events per call.
 
     The events come in the order they were written, all of the handler's topics mixed, and the call
-    runs in the transaction that records their delivery: the handler must do its writes there."""
+    runs in the transaction that records their delivery: the handler must do its writes there.
+    ``idempotent=True``: the handler may run twice for an event with the effect of once, so it
+    keeps no delivery rows (see the module's docstring)."""
 
     def decorator(func: BatchHandler) -> BatchHandler:
         name = handler_name(func)
+        if idempotent:
+            _idempotent.add(name)
         for topic in topics:
             if name not in {existing for existing, _ in _batch_handlers[topic]}:
                 _batch_handlers[topic].append((name, func))
@@ -100,6 +116,21 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     return event
 
 
+def emit_many(topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """:func:`emit` for many events of one topic, in one statement."""
+    events = OutboxEvent.objects.bulk_create(
+        [OutboxEvent(topic=topic, payload=payload) for payload in payloads]
+    )
+    if events and settings.OUTBOX_WAKE_RELAY:
+        _wake_relay_on_commit()
+    return events
+
+
+def wake_relay_on_commit() -> None:
+    """Wake the relay after the current transaction commits (for events written in bulk SQL)."""
+    _wake_relay_on_commit()
+
+
 def _wake_relay_on_commit() -> None:
     # One wake-up per transaction is enough: the relay drains everything pending when it runs.
     current = transaction.get_connection()
@@ -110,13 +141,35 @@ def _wake_relay_on_commit() -> None:
     transaction.on_commit(_wake_relay)
 
 
+# Set while a woken relay waits in the queue: a hundred commits a second then cost one relay run,
+# not a hundred. The relay clears it before it claims anything, so an event committed while the
+# flag is set is seen by the relay that set it. The timeout bounds the damage of a lost task (beat
+# runs the relay every few seconds anyway).
+RELAY_WOKEN_KEY = "outbox:relay-woken"
+RELAY_WOKEN_TIMEOUT_SECONDS = 10
+
+
 def _wake_relay() -> None:
     from core.tasks import outbox_relay
 
     try:
+        if not cache.add(RELAY_WOKEN_KEY, "1", timeout=RELAY_WOKEN_TIMEOUT_SECONDS):
+            return
+    except Exception:  # noqa: BLE001 - without the cache every commit wakes the relay, as before
+        logger.warning("outbox wake-up flag unavailable; waking the relay anyway")
+    try:
         outbox_relay.delay()
     except Exception:  # noqa: BLE001 - the broker may be down; beat runs the relay every few seconds
         logger.warning("outbox relay could not be woken; beat will pick the events up")
+        relay_woken()
+
+
+def relay_woken() -> None:
+    """Call when a relay run starts, before it claims: later commits wake a new one."""
+    try:
+        cache.delete(RELAY_WOKEN_KEY)
+    except Exception:  # noqa: BLE001 - the flag times out; beat runs the relay meanwhile
+        logger.warning("outbox wake-up flag not cleared")
 
 
 def relay(*, limit: int | None = None, now_fn: Callable[[], Any] = clock.now) -> int:
@@ -181,22 +234,64 @@ def _relay_batches(
             size if budget is None else min(size, budget - completed - len(skipped) + start_skipped)
         )
         with transaction.atomic():
-            events = list(
-                OutboxEvent.objects.select_for_update(skip_locked=True)
-                .filter(processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS, topic__in=topics)
-                .exclude(id__in=skipped)
-                .order_by("created_at")[:take]
-            )
+            events = _claim_batch(topics, take=take, skipped=skipped, now=now_fn())
             if not events:
                 break
-            done = _handle_batch(events, now_fn())
+            done = _handle_batch(events)
             completed += len(done)
             skipped.update(event.id for event in events if event.id not in done)
     return completed
 
 
-def _handle_batch(events: list[OutboxEvent], now: Any) -> set[Any]:
-    """Run every batch handler over its events; returns the ids of the events now complete."""
+# Claims and marks complete in one statement (the events stay locked to the commit, so no other
+# relay sees them either way); ``_handle_batch`` puts back the events whose handlers fail. Returns
+# only the columns a handler reads: decoding timestamps and building full model rows cost as much as
+# the statement itself at a few thousand events a second.
+_CLAIM_BATCH = """
+WITH claimed AS (
+  UPDATE core_outboxevent e SET processed_at = %(now)s
+  FROM (
+    SELECT id FROM core_outboxevent
+    WHERE processed_at IS NULL AND attempts < %(max_attempts)s AND topic = ANY(%(topics)s)
+      AND NOT (id = ANY(%(skipped)s::uuid[]))
+    ORDER BY created_at LIMIT %(take)s FOR UPDATE SKIP LOCKED
+  ) pending
+  WHERE e.id = pending.id
+  RETURNING e.id, e.topic, e.payload, e.attempts, e.created_at
+)
+SELECT id, topic, payload, attempts FROM claimed ORDER BY created_at
+"""
+_CLAIMED_FIELDS = ["id", "topic", "payload", "attempts"]
+
+
+def _claim_batch(topics: list[str], *, take: int, skipped: set[Any], now: Any) -> list[OutboxEvent]:
+    """The claimed events, oldest first; the fields not read here load on first access."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_BATCH,
+            {
+                "now": now,
+                "max_attempts": MAX_ATTEMPTS,
+                "topics": topics,
+                "skipped": list(skipped),
+                "take": take,
+            },
+        )
+        rows = cursor.fetchall()
+    # Django has psycopg hand jsonb over as text, for the field to decode.
+    return [
+        OutboxEvent.from_db(
+            connection.alias,
+            _CLAIMED_FIELDS,
+            (event_id, topic, json.loads(data), attempts),
+        )
+        for event_id, topic, data, attempts in rows
+    ]
+
+
+def _handle_batch(events: list[OutboxEvent]) -> set[Any]:
+    """Run every batch handler over its events (claimed and marked complete); returns the ids of
+    the events still complete, and puts the others back with their error."""
     by_handler: dict[str, tuple[BatchHandler, list[OutboxEvent]]] = {}
     for event in events:
         for name, func in _batch_handlers[event.topic]:
@@ -205,7 +300,7 @@ def _handle_batch(events: list[OutboxEvent], now: Any) -> set[Any]:
     for name, (func, handled) in by_handler.items():
         try:
             with transaction.atomic():
-                fresh = _claim_deliveries(handled, name)
+                fresh = handled if name in _idempotent else _claim_deliveries(handled, name)
                 if fresh:
                     func(fresh)
         except Exception:  # noqa: BLE001 - find the bad event by running them one by one
@@ -214,11 +309,10 @@ def _handle_batch(events: list[OutboxEvent], now: Any) -> set[Any]:
                     failed.add(event.id)
     for event in events:
         if event.id in failed:
+            event.processed_at = None
             event.attempts += 1
-            event.save(update_fields=["attempts", "last_error"])
-    done = {event.id for event in events if event.id not in failed}
-    OutboxEvent.objects.filter(id__in=done).update(processed_at=now)
-    return done
+            event.save(update_fields=["processed_at", "attempts", "last_error"])
+    return {event.id for event in events if event.id not in failed}
 
 
 def _claim_deliveries(events: list[OutboxEvent], name: str) -> list[OutboxEvent]:
@@ -236,7 +330,7 @@ def _claim_deliveries(events: list[OutboxEvent], name: str) -> list[OutboxEvent]
 def _deliver_one(event: OutboxEvent, name: str, func: BatchHandler) -> bool:
     try:
         with transaction.atomic():
-            if _claim_deliveries([event], name):
+            if name in _idempotent or _claim_deliveries([event], name):
                 func([event])
     except Exception as error:  # noqa: BLE001 - recorded on the event, retried by a later relay
         _record_failure(event, name, error)
@@ -249,7 +343,8 @@ def _handle(event: OutboxEvent, now: Any) -> bool:
     for name, func in handlers_for(event.topic):
         try:
             with transaction.atomic():
-                OutboxDelivery.objects.create(event=event, handler=name)
+                if name not in _idempotent:
+                    OutboxDelivery.objects.create(event=event, handler=name)
                 func(event)
         except IntegrityError as error:
             if OutboxDelivery.objects.filter(event=event, handler=name).exists():
@@ -271,3 +366,23 @@ def _handle(event: OutboxEvent, now: Any) -> bool:
 def _record_failure(event: OutboxEvent, name: str, error: Exception) -> None:
     logger.exception("outbox handler failed", extra={"event": str(event.id), "handler": name})
     event.last_error = f"{name}: {error!r}"[:2000]
+
+
+def outbox_purge(*, now: Any = None) -> int:
+    """Delete the events handled more than OUTBOX_RETENTION ago, with their delivery rows, a batch
+    per transaction; returns how many. A handled event is never claimed again, so its delivery rows
+    have done their work; kept for ever they made the tables grow by every event."""
+    cutoff = (now or clock.now()) - settings.OUTBOX_RETENTION
+    purged = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "WITH old AS (SELECT id FROM core_outboxevent WHERE processed_at < %s LIMIT %s),"
+                " deliveries AS (DELETE FROM core_outboxdelivery WHERE event_id IN"
+                " (SELECT id FROM old))"
+                " DELETE FROM core_outboxevent WHERE id IN (SELECT id FROM old)",
+                [cutoff, PURGE_BATCH_SIZE],
+            )
+            purged += cursor.rowcount
+            if cursor.rowcount < PURGE_BATCH_SIZE:
+                return purged

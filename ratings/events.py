@@ -1,6 +1,10 @@
 """Order events reach ratings here, a batch at a time: the batch marks its orders dirty in one
 statement (an order seen many times leaves one row) and a refresh task, scheduled at most once a
-second, rescores them."""
+second, rescores them.
+
+The handler is idempotent (an order marked twice is one dirty row, and the refresh recomputes it
+from the order's state), so it keeps no outbox delivery rows: at ten thousand events a second they
+were a third of the relay's work."""
 
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ def _schedule_refresh() -> None:
         logger.warning("ratings refresh not scheduled; beat will run it", exc_info=True)
 
 
-@outbox.register_batch(*ORDER_TOPICS)
+@outbox.register_batch(*ORDER_TOPICS, idempotent=True)
 def on_order_events(events: list[OutboxEvent]) -> None:
     services.orders_mark_dirty(
         [(event.payload["order_id"], event.payload["seller_id"]) for event in events]

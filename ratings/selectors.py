@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
@@ -27,7 +28,7 @@ class Rate:
     denominator: int
     window_days: int
 
-    @property
+    @cached_property
     def value(self) -> Decimal | None:
         if self.denominator == 0:
             return None
@@ -89,12 +90,17 @@ class RateMetrics:
         return rows
 
 
-def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, RateMetrics]:
-    """The rate metrics of these sellers (every seller when None), in one statement."""
+def rate_metrics_for(
+    now: datetime, seller_ids: list[int] | None, *, wanted: list[int] | None = None
+) -> dict[int, RateMetrics]:
+    """The rate metrics of these sellers (every seller when None), in one statement; ``wanted``
+    narrows the sellers returned when the statement reads everyone."""
     from ratings import sql
 
     counts = sql.rate_counts(now, seller_ids)
-    if seller_ids is None:
+    if wanted is not None:
+        seller_ids = wanted
+    elif seller_ids is None:
         seller_ids = list(Seller.objects.values_list("pk", flat=True))
     empty = (0,) * 8
     result = {}
@@ -109,6 +115,31 @@ def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, R
             valid_tracking=Rate(c[7], c[6], VALID_TRACKING_WINDOW.days),
         )
     return result
+
+
+def _rate_from_json(row: dict[str, Any]) -> Rate:
+    return Rate(row["numerator"], row["denominator"], row["window_days"])
+
+
+def stored_rate_metrics(seller_ids: list[int]) -> dict[int, RateMetrics]:
+    """The rate metrics the last refresh stored with each seller's rating (what the seller sees),
+    in one query; sellers not yet refreshed get theirs computed now."""
+    stored = {}
+    for seller_id, metrics, computed_at in SellerRating.objects.filter(
+        seller_id__in=seller_ids
+    ).values_list("seller_id", "metrics", "computed_at"):
+        stored[seller_id] = RateMetrics(
+            seller_id=seller_id,
+            computed_at=computed_at,
+            order_defect=_rate_from_json(metrics["order_defect_rate"]),
+            cancellation=_rate_from_json(metrics["cancellation_rate"]),
+            late_shipment=_rate_from_json(metrics["late_shipment_rate"]),
+            valid_tracking=_rate_from_json(metrics["valid_tracking_rate"]),
+        )
+    missing = [seller_id for seller_id in seller_ids if seller_id not in stored]
+    if missing:
+        stored.update(rate_metrics_for(clock.now(), missing))
+    return stored
 
 
 def seller_rate_metrics(seller_id: int, *, now: datetime | None = None) -> RateMetrics:

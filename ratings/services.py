@@ -7,7 +7,6 @@ exactly what the incremental path gave.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 
-from core import clock
+from core import clock, outbox
 from marketplace.models import BuyerMessage, Chargeback, GuaranteeClaim, Order, Refund, Seller
 from ratings import sql
 from ratings.constants import (
@@ -29,8 +28,6 @@ from ratings.constants import (
 from ratings.models import OrderScore
 from ratings.scoring import OrderFacts, band_for
 from ratings.selectors import rate_metrics_for
-
-logger = logging.getLogger(__name__)
 
 
 def orders_mark_dirty(orders: Sequence[tuple[int, int]]) -> None:
@@ -109,7 +106,7 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
         averages = [row for row in averages if row[0] in wanted]
     if not averages:
         return 0
-    metrics = rate_metrics_for(now, read)
+    metrics = rate_metrics_for(now, read, wanted=[row[0] for row in averages])
     rows = []
     for seller_id, average, scored, mature in averages:
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None
@@ -126,17 +123,8 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
         )
     changed = sql.seller_ratings_store(now, rows, version=WEIGHTING_VERSION)
     if changed and settings.OUTBOX_WAKE_RELAY:
-        transaction.on_commit(_wake_relay)
+        outbox.wake_relay_on_commit()
     return len(rows)
-
-
-def _wake_relay() -> None:
-    from core.tasks import outbox_relay
-
-    try:
-        outbox_relay.delay()
-    except Exception:  # noqa: BLE001 - the broker may be down; beat runs the relay every few seconds
-        logger.warning("outbox relay could not be woken; beat will pick the events up")
 
 
 def refresh_dirty(*, now: datetime | None = None, batch_size: int = REFRESH_BATCH_SIZE) -> int:

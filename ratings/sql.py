@@ -68,15 +68,27 @@ _PROBLEM_CONDITIONS = {
         " ELSE o.status = 'placed' AND %(today)s > o.ship_by END"
     ),
 }
+# The business-day ordinals of the country as one array, day CALENDAR_FIRST_DAY at index 1
+# (calendar_ensure fills the days without gaps from there): read once per statement, an index into
+# it costs less than the two joins on the calendar table it replaced (about 15 % of the scoring).
+_CALENDAR = (
+    "(SELECT array_agg(ordinal ORDER BY day) FROM ratings_businessday WHERE country = %(country)s)"
+)
+
+
+def _business_day_ordinal(column: str) -> str:
+    day = _utc_day(column)
+    return (
+        f"coalesce({_CALENDAR}[{day} - %(calendar_first_day)s::date + 1],"
+        f" ratings_calendar_gap(%(country)s, {day}))"
+    )
+
+
 _BONUS_CONDITIONS = {
     "delivered_within_3_business_days": (
         "CASE WHEN o.delivered_at IS NULL THEN false ELSE"
-        " coalesce(cd.ordinal, ratings_calendar_gap(%(country)s, "
-        + _utc_day("o.delivered_at")
-        + "))"
-        " - coalesce(cp.ordinal, ratings_calendar_gap(%(country)s, "
-        + _utc_day("o.placed_at")
-        + f")) <= {PERFECT_MAX_BUSINESS_DAYS:d} END"
+        f" {_business_day_ordinal('o.delivered_at')} - {_business_day_ordinal('o.placed_at')}"
+        f" <= {PERFECT_MAX_BUSINESS_DAYS:d} END"
     ),
     "valid_tracking": "o.shipped_at IS NOT NULL AND o.has_valid_tracking",
     "delivered_by_promised_date": (
@@ -133,10 +145,6 @@ FROM (
     {_mask(_BONUS_CONDITIONS, BONUS_CONDITIONS)} AS bonus
   FROM marketplace_order o
   LEFT JOIN marketplace_feedback fb ON fb.order_id = o.id
-  LEFT JOIN ratings_businessday cp
-    ON cp.country = %(country)s AND cp.day = {_utc_day("o.placed_at")}
-  LEFT JOIN ratings_businessday cd
-    ON cd.country = %(country)s AND cd.day = {_utc_day("o.delivered_at")}
   WHERE o.placed_at > %(since)s AND {{where}}
 ) f
 """  # noqa: S608 - built from constants; values go as parameters
@@ -160,28 +168,34 @@ _DIFFERS = (
     + ")"
 )
 # Writes only the rows whose score changed: a nightly recompute over a stable year rewrites few.
-# Both parts read the same snapshot, so an order is either updated or inserted; the insert still
-# says ON CONFLICT for a refresh running at the same moment. ``{stored}`` narrows the stored rows
-# (alias ``t``) to those of the orders scored: without it each slice of the recompute hashed the
-# whole table twice.
+# One join of the fresh scores with the stored ones finds the rows that differ or are missing;
+# updating and inserting those alone (two passes over the stored table, one for the update and one
+# for the insert's anti-join, took longer than scoring). The insert still says ON CONFLICT for a
+# refresh running at the same moment. ``{stored}`` narrows the stored rows (alias ``t``) to those of
+# the orders scored. The count of orders scored reads the order index in the same snapshot.
 STORE_SCORES = f"""
-WITH s AS ({SCORED_ORDERS}),
+WITH d AS (
+  SELECT s.*, t.order_id IS NULL AS is_new
+  FROM ({SCORED_ORDERS}) s
+  LEFT JOIN ratings_orderscore t ON t.order_id = s.order_id AND {{stored}}
+  WHERE t.order_id IS NULL OR {_DIFFERS}
+),
 changed AS (
-  UPDATE ratings_orderscore t SET {_SET}, computed_at = %(now)s
-  FROM s WHERE t.order_id = s.order_id AND {{stored}} AND {_DIFFERS}
+  UPDATE ratings_orderscore t SET {_SET.replace("s.", "d.")}, computed_at = %(now)s
+  FROM d WHERE NOT d.is_new AND t.order_id = d.order_id
   RETURNING t.order_id
 ),
 added AS (
   INSERT INTO ratings_orderscore (order_id, {", ".join(_COLUMNS)}, computed_at)
-  SELECT s.order_id, {", ".join(f"s.{c}" for c in _COLUMNS)}, %(now)s FROM s
-  WHERE NOT EXISTS (
-    SELECT 1 FROM ratings_orderscore t WHERE t.order_id = s.order_id AND {{stored}}
-  )
+  SELECT d.order_id, {", ".join(f"d.{c}" for c in _COLUMNS)}, %(now)s FROM d WHERE d.is_new
   ON CONFLICT (order_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS)}, computed_at = EXCLUDED.computed_at
   RETURNING order_id
 )
-SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM changed), (SELECT count(*) FROM added)
+SELECT
+  (SELECT count(*) FROM marketplace_order o WHERE o.placed_at > %(since)s AND {{where}}),
+  (SELECT count(*) FROM changed),
+  (SELECT count(*) FROM added)
 """  # noqa: S608 - built from constants; values go as parameters
 
 # (seller, time-weighted score, scored orders, mature orders); every seller of ``{sellers}``.
@@ -276,6 +290,7 @@ def _params(now: datetime) -> dict[str, Any]:
         "today": now.date(),
         "since": now - WINDOW,
         "country": settings.BUSINESS_CALENDAR_COUNTRY,
+        "calendar_first_day": CALENDAR_FIRST_DAY,
         "maturity": MATURITY_AFTER_DELIVERY,
         "reply_within": REPLY_WITHIN,
         "half_life": HALF_LIFE_DAYS,

@@ -63,3 +63,37 @@ def relay_process(**env: str):
     )
     root = Path(__file__).resolve().parents[2]
     return subprocess.Popen([sys.executable, "-c", code], cwd=root, env=child_env(**env))  # noqa: S603
+
+
+IDEMPOTENT_TOPIC = "test.probe_idempotent"
+MIXED_TOPIC = "test.probe_mixed"
+ledger_broken: set[str] = set()  # event ids whose ledger-kept handler fails while listed
+
+
+def _write(prefix: str, events: list[OutboxEvent]) -> None:
+    OutgoingEmail.objects.bulk_create(
+        [
+            OutgoingEmail(
+                to="probe@example.test", subject=f"{prefix} {event.id}", body="", template="probe"
+            )
+            for event in events
+        ]
+    )
+
+
+@outbox.register_batch(IDEMPOTENT_TOPIC, MIXED_TOPIC, idempotent=True)
+def record_probe_idempotent(events: list[OutboxEvent]) -> None:
+    """A row per event and call, with no unique key, so a second run shows as a second row."""
+    _write("idempotent", events)
+    delay = max((event.payload.get("sleep", 0) for event in events), default=0)
+    if delay:
+        time.sleep(delay)
+
+
+@outbox.register_batch(MIXED_TOPIC)
+def record_probe_ledger(events: list[OutboxEvent]) -> None:
+    """The idempotent probe's neighbour on the mixed topic, which keeps its delivery rows."""
+    for event in events:
+        if str(event.id) in ledger_broken:
+            raise ValueError(f"ledger handler broken for {event.id}")
+    _write("ledger", events)

@@ -93,3 +93,45 @@ def test_batch_relay_killed_repeatedly_then_rerun_handles_every_event_once():
     assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert sorted(_subjects()) == sorted(f"batch {event_id}" for event_id in ids)
     assert OutboxDelivery.objects.filter(event_id__in=ids).count() == events
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_wake_one_relay_until_it_starts(settings, monkeypatch):
+    from core import tasks
+
+    settings.OUTBOX_WAKE_RELAY = True
+    woken: list[int] = []
+    monkeypatch.setattr(tasks.outbox_relay, "delay", lambda: woken.append(1))
+    for _ in range(5):
+        with transaction.atomic():
+            outbox.emit(outbox_probe.BATCH_TOPIC, {})
+    assert woken == [1]
+
+    tasks.outbox_relay()  # the woken relay runs: a later commit needs a new one
+    assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 0
+    with transaction.atomic():
+        outbox.emit(outbox_probe.BATCH_TOPIC, {})
+    assert woken == [1, 1]
+
+
+@pytest.mark.django_db
+def test_purge_deletes_events_handled_before_the_retention_with_their_deliveries(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    with transaction.atomic():
+        old = [outbox.emit(outbox_probe.BATCH_TOPIC, {}).id for _ in range(3)]
+        recent = [outbox.emit(outbox_probe.BATCH_TOPIC, {}).id for _ in range(2)]
+    assert outbox.relay() == 5
+    failing = outbox.emit(outbox_probe.BATCH_FAILING_TOPIC, {"explode": True})
+    assert outbox.relay() == 0
+    OutboxEvent.objects.filter(id__in=old).update(processed_at=now - timedelta(days=8))
+    OutboxEvent.objects.filter(id=failing.id).update(created_at=now - timedelta(days=30))
+
+    assert outbox.outbox_purge(now=now) == 3
+
+    assert sorted(OutboxEvent.objects.values_list("id", flat=True)) == sorted([*recent, failing.id])
+    assert sorted(OutboxDelivery.objects.values_list("event_id", flat=True)) == sorted(recent)
+    assert outbox.outbox_purge(now=now) == 0

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
@@ -79,8 +77,6 @@ def test_one_sync_opens_and_resolves_for_many_sellers_with_their_events():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_syncs_of_the_same_sellers_at_once_open_each_violation_once():
-    # An earlier test of this kind may have emptied the tables, the migrated catalogue with them.
-    import_module("account_health.migrations.0002_policy_catalogue").create(apps, None)
     sellers = [SellerFactory().pk for _ in range(20)]
     metrics = {seller_id: _metrics(seller_id, defects=5, late=9) for seller_id in sellers}
     barrier = threading.Barrier(2)

@@ -1,7 +1,8 @@
-"""Reads of promotions: segments, the wallet, campaign statistics."""
+"""Reads of promotions: segments, code lookups, the wallet, campaign statistics."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -22,8 +23,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from core.prepared import PreparedStatement
 from marketplace.choices import OrderStatus
-from marketplace.models import User
+from marketplace.models import Category, Offer, Product, User
 from promotions.choices import Segment
 from promotions.constants import (
     INACTIVE_MIN_DAYS,
@@ -90,12 +92,14 @@ def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
 _HOLDER_NAMES, _HOLDER_SQL = _columns(CouponHolder, "holder")
 _COUPON_NAMES, _COUPON_SQL = _columns(Coupon, "coupon")
 _CAMPAIGN_NAMES, _CAMPAIGN_SQL = _columns(Campaign, "campaign")
+_ACCOUNT_NAMES, _ACCOUNT_SQL = _columns(User, "account")
 # Every checkout with a code runs this: as one hand-written statement it costs a third of what the
-# ORM spends compiling the same three-table select with its two subqueries.
-_HOLDER_FOR_CODE_SQL = f"""
+# ORM spends compiling the same three-table select with its two subqueries. ``{customer}`` is the
+# account's id: a parameter for checkout, the token's account in the validation read.
+_HOLDER_FOR_CODE = f"""
 SELECT {_HOLDER_SQL}, {_COUPON_SQL}, {_CAMPAIGN_SQL},
     (SELECT failures FROM promotions_codefailures
-     WHERE customer_id = %(customer_id)s AND hour = %(hour)s),
+     WHERE customer_id = {{customer}} AND hour = %(hour)s),
     ARRAY(SELECT category.path
           FROM promotions_campaign_eligible_categories eligible
           JOIN marketplace_category category ON category.id = eligible.category_id
@@ -103,8 +107,34 @@ SELECT {_HOLDER_SQL}, {_COUPON_SQL}, {_CAMPAIGN_SQL},
 FROM promotions_couponholder holder
 JOIN promotions_coupon coupon ON coupon.id = holder.coupon_id
 JOIN promotions_campaign campaign ON campaign.id = coupon.campaign_id
-WHERE coupon.code = %(code)s AND holder.customer_id = %(customer_id)s
+WHERE coupon.code = %(code)s AND holder.customer_id = {{customer}}
 """  # noqa: S608 - column lists come from the models, values are parameters
+_HOLDER_FOR_CODE_STATEMENT = PreparedStatement(
+    "promotions_holder_for_code",
+    _HOLDER_FOR_CODE.format(customer="%(customer_id)s"),
+    {"customer_id": "bigint", "hour": "timestamptz", "code": "text"},
+)
+_FOUND_WIDTH = len(_HOLDER_NAMES) + len(_COUPON_NAMES) + len(_CAMPAIGN_NAMES) + 2
+# The whole read of a validation in one round trip: the caller's API token to their account, the
+# code to their holding of it (an empty half of the row when it is unknown or someone else's), and
+# the cart's offers with what the rules read of them (price as text: JSON would make it a float).
+_VALIDATION_READ_SQL = f"""
+SELECT {_ACCOUNT_SQL}, found.*,
+    (SELECT json_agg(json_build_array(offer.id, offer.price::text, offer.currency, category.path))
+     FROM marketplace_offer offer
+     JOIN marketplace_product product ON product.id = offer.product_id
+     JOIN marketplace_category category ON category.id = product.category_id
+     WHERE offer.id = ANY(%(offer_ids)s))
+FROM authtoken_token token
+JOIN marketplace_user account ON account.id = token.user_id
+LEFT JOIN LATERAL ({_HOLDER_FOR_CODE.format(customer="account.id")}) found ON TRUE
+WHERE token.key = %(token)s
+"""  # noqa: S608 - as above
+_VALIDATION_READ_STATEMENT = PreparedStatement(
+    "promotions_validation_read",
+    _VALIDATION_READ_SQL,
+    {"token": "text", "code": "text", "hour": "timestamptz", "offer_ids": "bigint[]"},
+)
 
 
 class CodeLookup(NamedTuple):
@@ -115,14 +145,9 @@ class CodeLookup(NamedTuple):
     category_paths: list[str]  # the campaign's eligible categories; empty: all
 
 
-def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLookup | None:
-    """The customer's holding of a normalised code; None also for other customers' codes."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HOLDER_FOR_CODE_SQL, {"customer_id": customer_id, "hour": hour, "code": code}
-        )
-        row = cursor.fetchone()
-    if row is None:
+def _lookup(row: Sequence[Any]) -> CodeLookup | None:
+    """A holding from its columns of a row; None when the row's holder half is empty."""
+    if row[0] is None:
         return None
     coupon_end = len(_HOLDER_NAMES) + len(_COUPON_NAMES)
     campaign_end = coupon_end + len(_CAMPAIGN_NAMES)
@@ -132,6 +157,47 @@ def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLooku
     coupon.campaign = campaign
     holder.coupon = coupon
     return CodeLookup(holder, row[campaign_end] or 0, list(row[campaign_end + 1]))
+
+
+def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLookup | None:
+    """The customer's holding of a normalised code; None also for other customers' codes."""
+    with connection.cursor() as cursor:
+        _HOLDER_FOR_CODE_STATEMENT.execute(
+            cursor, {"customer_id": customer_id, "hour": hour, "code": code}
+        )
+        row = cursor.fetchone()
+    return None if row is None else _lookup(row)
+
+
+class ValidationRead(NamedTuple):
+    """Everything a code validation reads, from one statement."""
+
+    customer: User  # the token's account, active or not: authentication decides
+    found: CodeLookup | None  # None for unknown codes and other customers' codes alike
+    offers: dict[int, Offer]  # the cart's offers that exist, with ``product.category.path``
+
+
+def validation_read(
+    token: str, code: str | None, offer_ids: Sequence[int], *, hour: datetime
+) -> ValidationRead | None:
+    """The account of an API token with its holding of a normalised code (None: cannot be a code)
+    and the cart's offers; None when no account has this token."""
+    with connection.cursor() as cursor:
+        _VALIDATION_READ_STATEMENT.execute(
+            cursor, {"token": token, "code": code, "hour": hour, "offer_ids": list(offer_ids)}
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    accounts = len(_ACCOUNT_NAMES)
+    customer = User.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_NAMES, row[:accounts])
+    offers = {}
+    for offer_id, price, currency, path in row[accounts + _FOUND_WIDTH] or ():
+        product = Product(category=Category(path=path))
+        offers[offer_id] = Offer(
+            pk=offer_id, price=Decimal(price), currency=currency, product=product
+        )
+    return ValidationRead(customer, _lookup(row[accounts : accounts + _FOUND_WIDTH]), offers)
 
 
 def wallet(customer: User) -> QuerySet[CouponHolder]:

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.backends.utils import CursorWrapper
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -48,3 +48,33 @@ class PreparedStatement:
                 raw.execute(self._prepare)
             self._prepared_on.add(raw)
         cursor.execute(self._execute, [values[parameter] for parameter in self.parameters])
+
+    def fetchone(self, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run a read-only statement outside a transaction and return its first row, in one
+        round trip.
+
+        With CONN_HEALTH_CHECKS Django sends ``SELECT 1`` on a kept connection before a request's
+        first query, a round trip of its own. A read can check afterwards instead: it is sent
+        straight away, and only when it fails on a connection that turns out dead is it sent
+        once more on a new connection, which is what the check would have led to.
+        """
+        database: Any = connection  # the health check's attributes are not in the stubs
+        optimistic = (
+            database.health_check_enabled
+            and not database.health_check_done
+            and database.connection is not None
+            and not database.in_atomic_block
+        )
+        if optimistic:
+            database.health_check_done = True
+        try:
+            with connection.cursor() as cursor:
+                self.execute(cursor, values)
+                return cursor.fetchone()
+        except (OperationalError, InterfaceError):
+            if not optimistic or connection.is_usable():
+                raise
+            connection.close()
+        with connection.cursor() as cursor:
+            self.execute(cursor, values)
+            return cursor.fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DEFAULT_DB_ALIAS, connection
@@ -35,6 +35,7 @@ from promotions.constants import (
 from promotions.models import Campaign, Coupon, CouponHolder, IssueRun, Redemption
 
 LOYALTY_WINDOW = timedelta(days=365)
+_M = TypeVar("_M", bound=Model)
 
 
 def segment_customers(run: IssueRun, *, now: datetime) -> QuerySet[User]:
@@ -120,7 +121,8 @@ _FOUND_WIDTH = len(_HOLDER_NAMES) + len(_COUPON_NAMES) + len(_CAMPAIGN_NAMES) + 
 # the cart's offers with what the rules read of them (price as text: JSON would make it a float).
 _VALIDATION_READ_SQL = f"""
 SELECT {_ACCOUNT_SQL}, found.*,
-    (SELECT json_agg(json_build_array(offer.id, offer.price::text, offer.currency, category.path))
+    (SELECT json_agg(json_build_array(
+        offer.id, offer.price::text, offer.currency, product.id, category.id, category.path))
      FROM marketplace_offer offer
      JOIN marketplace_product product ON product.id = offer.product_id
      JOIN marketplace_category category ON category.id = product.category_id
@@ -169,6 +171,13 @@ def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLooku
     return None if row is None else _lookup(row)
 
 
+def _partial(model: type[_M], **values: Any) -> _M:
+    """A model instance with only these fields loaded (the others deferred), without computing
+    every other field's default as the constructor would."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+
+
 class ValidationRead(NamedTuple):
     """Everything a code validation reads, from one statement."""
 
@@ -182,21 +191,21 @@ def validation_read(
 ) -> ValidationRead | None:
     """The account of an API token with its holding of a normalised code (None: cannot be a code)
     and the cart's offers; None when no account has this token."""
-    with connection.cursor() as cursor:
-        _VALIDATION_READ_STATEMENT.execute(
-            cursor, {"token": token, "code": code, "hour": hour, "offer_ids": list(offer_ids)}
-        )
-        row = cursor.fetchone()
+    row = _VALIDATION_READ_STATEMENT.fetchone(
+        {"token": token, "code": code, "hour": hour, "offer_ids": list(offer_ids)}
+    )
     if row is None:
         return None
     accounts = len(_ACCOUNT_NAMES)
     customer = User.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_NAMES, row[:accounts])
     offers = {}
-    for offer_id, price, currency, path in row[accounts + _FOUND_WIDTH] or ():
-        product = Product(category=Category(path=path))
-        offers[offer_id] = Offer(
-            pk=offer_id, price=Decimal(price), currency=currency, product=product
+    for offer_id, price, currency, product_id, category_id, path in row[-1] or ():
+        offer = _partial(
+            Offer, id=offer_id, price=Decimal(price), currency=currency, product_id=product_id
         )
+        offer.product = _partial(Product, id=product_id, category_id=category_id)
+        offer.product.category = _partial(Category, id=category_id, path=path)
+        offers[offer_id] = offer
     return ValidationRead(customer, _lookup(row[accounts : accounts + _FOUND_WIDTH]), offers)
 
 

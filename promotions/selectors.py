@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -182,10 +183,15 @@ def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLooku
     return None if row is None else _lookup(row)
 
 
+@functools.cache
+def _field_order(model: type[Model], names: frozenset[str]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields if field.attname in names]
+
+
 def _partial(model: type[_M], **values: Any) -> _M:
     """A model instance with only these fields loaded (the others deferred), without computing
     every other field's default as the constructor would."""
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    names = _field_order(model, frozenset(values))
     return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
 
 

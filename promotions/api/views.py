@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.authentication import get_authorization_header
 from rest_framework.generics import ListAPIView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -147,10 +148,11 @@ def _token_key(request: HttpRequest) -> str | None:
         or request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", "application/json")
     ):
         return None
-    words = request.META.get("HTTP_AUTHORIZATION", "").split()
-    if len(words) != 2 or words[0].lower() != "token" or not words[1].isascii():
+    # Read as DRF reads it (get_authorization_header): bytes split on ASCII whitespace only.
+    words = get_authorization_header(request).split()  # type: ignore[arg-type]  # reads META
+    if len(words) != 2 or words[0].lower() != b"token" or not words[1].isascii():
         return None
-    return words[1]
+    return words[1].decode()
 
 
 # The limits are the serializer's own, read once.

@@ -301,6 +301,20 @@ def test_without_valid_credentials_the_answer_is_drfs_401(authorization, detail,
 
 
 @pytest.mark.django_db
+def test_a_token_header_is_split_as_drf_splits_it(shopper, offer, lean_reads):
+    token = Token.objects.create(user=shopper)
+    # \x1c is whitespace to str.split but not to bytes.split: DRF sees no "Token" keyword here.
+    response = Client().post(
+        URL,
+        json.dumps(_body(UNKNOWN, (offer.pk, 1))),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token\x1c{token.key}",
+    )
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    assert lean_reads == []
+
+
+@pytest.mark.django_db
 def test_a_deactivated_accounts_token_is_refused(shopper, offer, lean_reads):
     client = client_for(shopper)
     shopper.is_active = False

@@ -1,10 +1,12 @@
-"""Reads of promotions: segments, the wallet, campaign statistics."""
+"""Reads of promotions: segments, code lookups, the wallet, campaign statistics."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DEFAULT_DB_ALIAS, connection
@@ -22,8 +24,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from core.prepared import PreparedStatement
 from marketplace.choices import OrderStatus
-from marketplace.models import User
+from marketplace.models import Category, Offer, Product, User
 from promotions.choices import Segment
 from promotions.constants import (
     INACTIVE_MIN_DAYS,
@@ -33,6 +36,7 @@ from promotions.constants import (
 from promotions.models import Campaign, Coupon, CouponHolder, IssueRun, Redemption
 
 LOYALTY_WINDOW = timedelta(days=365)
+_M = TypeVar("_M", bound=Model)
 
 
 def segment_customers(run: IssueRun, *, now: datetime) -> QuerySet[User]:
@@ -82,20 +86,33 @@ def eligible_category_paths() -> ArraySubquery:
     )
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = model._meta.concrete_fields
+def _columns(
+    model: type[Model], alias: str, *, leave_out: frozenset[str] = frozenset()
+) -> tuple[list[str], str]:
+    """A model's column list in field order (``from_db`` wants it so), less ``leave_out``."""
+    fields = [field for field in model._meta.concrete_fields if field.name not in leave_out]
     return [field.attname for field in fields], ", ".join(f"{alias}.{f.column}" for f in fields)
 
 
-_HOLDER_NAMES, _HOLDER_SQL = _columns(CouponHolder, "holder")
-_COUPON_NAMES, _COUPON_SQL = _columns(Coupon, "coupon")
-_CAMPAIGN_NAMES, _CAMPAIGN_SQL = _columns(Campaign, "campaign")
+# The holding, its code and campaign load with what the rules and the quote read; the rest
+# (names, bookkeeping times) stays deferred: each column left out is one less to convert.
+_HOLDER_NAMES, _HOLDER_SQL = _columns(CouponHolder, "holder", leave_out=frozenset({"emailed_at"}))
+_COUPON_NAMES, _COUPON_SQL = _columns(
+    Coupon, "coupon", leave_out=frozenset({"created_at", "updated_at", "customer"})
+)
+_CAMPAIGN_NAMES, _CAMPAIGN_SQL = _columns(
+    Campaign,
+    "campaign",
+    leave_out=frozenset({"created_at", "updated_at", "name", "kind", "uses_per_code"}),
+)
+_ACCOUNT_NAMES, _ACCOUNT_SQL = _columns(User, "account")
 # Every checkout with a code runs this: as one hand-written statement it costs a third of what the
-# ORM spends compiling the same three-table select with its two subqueries.
-_HOLDER_FOR_CODE_SQL = f"""
+# ORM spends compiling the same three-table select with its two subqueries. ``{customer}`` is the
+# account's id: a parameter for checkout, the token's account in the validation read.
+_HOLDER_FOR_CODE = f"""
 SELECT {_HOLDER_SQL}, {_COUPON_SQL}, {_CAMPAIGN_SQL},
     (SELECT failures FROM promotions_codefailures
-     WHERE customer_id = %(customer_id)s AND hour = %(hour)s),
+     WHERE customer_id = {{customer}} AND hour = %(hour)s),
     ARRAY(SELECT category.path
           FROM promotions_campaign_eligible_categories eligible
           JOIN marketplace_category category ON category.id = eligible.category_id
@@ -103,8 +120,35 @@ SELECT {_HOLDER_SQL}, {_COUPON_SQL}, {_CAMPAIGN_SQL},
 FROM promotions_couponholder holder
 JOIN promotions_coupon coupon ON coupon.id = holder.coupon_id
 JOIN promotions_campaign campaign ON campaign.id = coupon.campaign_id
-WHERE coupon.code = %(code)s AND holder.customer_id = %(customer_id)s
+WHERE coupon.code = %(code)s AND holder.customer_id = {{customer}}
 """  # noqa: S608 - column lists come from the models, values are parameters
+_HOLDER_FOR_CODE_STATEMENT = PreparedStatement(
+    "promotions_holder_for_code",
+    _HOLDER_FOR_CODE.format(customer="%(customer_id)s"),
+    {"customer_id": "bigint", "hour": "timestamptz", "code": "text"},
+)
+_FOUND_WIDTH = len(_HOLDER_NAMES) + len(_COUPON_NAMES) + len(_CAMPAIGN_NAMES) + 2
+# The whole read of a validation in one round trip: the caller's API token to their account, the
+# code to their holding of it (an empty half of the row when it is unknown or someone else's), and
+# the cart's offers with what the rules read of them (price as text: JSON would make it a float).
+_VALIDATION_READ_SQL = f"""
+SELECT {_ACCOUNT_SQL}, found.*,
+    (SELECT json_agg(json_build_array(
+        offer.id, offer.price::text, offer.currency, product.id, category.id, category.path))
+     FROM marketplace_offer offer
+     JOIN marketplace_product product ON product.id = offer.product_id
+     JOIN marketplace_category category ON category.id = product.category_id
+     WHERE offer.id = ANY(%(offer_ids)s))
+FROM authtoken_token token
+JOIN marketplace_user account ON account.id = token.user_id
+LEFT JOIN LATERAL ({_HOLDER_FOR_CODE.format(customer="account.id")}) found ON TRUE
+WHERE token.key = %(token)s
+"""  # noqa: S608 - as above
+_VALIDATION_READ_STATEMENT = PreparedStatement(
+    "promotions_validation_read",
+    _VALIDATION_READ_SQL,
+    {"token": "text", "code": "text", "hour": "timestamptz", "offer_ids": "bigint[]"},
+)
 
 
 class CodeLookup(NamedTuple):
@@ -115,14 +159,9 @@ class CodeLookup(NamedTuple):
     category_paths: list[str]  # the campaign's eligible categories; empty: all
 
 
-def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLookup | None:
-    """The customer's holding of a normalised code; None also for other customers' codes."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HOLDER_FOR_CODE_SQL, {"customer_id": customer_id, "hour": hour, "code": code}
-        )
-        row = cursor.fetchone()
-    if row is None:
+def _lookup(row: Sequence[Any]) -> CodeLookup | None:
+    """A holding from its columns of a row; None when the row's holder half is empty."""
+    if row[0] is None:
         return None
     coupon_end = len(_HOLDER_NAMES) + len(_COUPON_NAMES)
     campaign_end = coupon_end + len(_CAMPAIGN_NAMES)
@@ -132,6 +171,59 @@ def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLooku
     coupon.campaign = campaign
     holder.coupon = coupon
     return CodeLookup(holder, row[campaign_end] or 0, list(row[campaign_end + 1]))
+
+
+def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLookup | None:
+    """The customer's holding of a normalised code; None also for other customers' codes."""
+    with connection.cursor() as cursor:
+        _HOLDER_FOR_CODE_STATEMENT.execute(
+            cursor, {"customer_id": customer_id, "hour": hour, "code": code}
+        )
+        row = cursor.fetchone()
+    return None if row is None else _lookup(row)
+
+
+@functools.cache
+def _field_order(model: type[Model], names: frozenset[str]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields if field.attname in names]
+
+
+def _partial(model: type[_M], **values: Any) -> _M:
+    """A model instance with only these fields loaded (the others deferred), without computing
+    every other field's default as the constructor would."""
+    names = _field_order(model, frozenset(values))
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+
+
+class ValidationRead(NamedTuple):
+    """Everything a code validation reads, from one statement."""
+
+    customer: User  # the token's account, active or not: authentication decides
+    found: CodeLookup | None  # None for unknown codes and other customers' codes alike
+    offers: dict[int, Offer]  # the cart's offers that exist, with ``product.category.path``
+
+
+def validation_read(
+    token: str, code: str | None, offer_ids: Sequence[int], *, hour: datetime
+) -> ValidationRead | None:
+    """The account of an API token with its holding of a normalised code (None: cannot be a code)
+    and the cart's offers; None when no account has this token."""
+    row = _VALIDATION_READ_STATEMENT.fetchone(
+        {"token": token, "code": code, "hour": hour, "offer_ids": list(offer_ids)}
+    )
+    if row is None:
+        return None
+    accounts = len(_ACCOUNT_NAMES)
+    customer = User.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_NAMES, row[:accounts])
+    offers = {}
+    for offer_id, price, currency, product_id, category_id, path in row[-1] or ():
+        offer = _partial(
+            Offer, id=offer_id, price=Decimal(price), currency=currency, product_id=product_id
+        )
+        offer.product = _partial(Product, id=product_id, category_id=category_id)
+        offer.product.category = _partial(Category, id=category_id, path=path)
+        offers[offer_id] = offer
+    return ValidationRead(customer, _lookup(row[accounts : accounts + _FOUND_WIDTH]), offers)
 
 
 def wallet(customer: User) -> QuerySet[CouponHolder]:

@@ -27,7 +27,7 @@ from promotions.models import (
     IssueRun,
     Redemption,
 )
-from promotions.selectors import holder_for_code, segment_customers
+from promotions.selectors import CodeLookup, holder_for_code, segment_customers
 
 __all__ = ["CouponQuote"]  # checkout types its quote through this module
 
@@ -228,6 +228,11 @@ def _issue_batch(
 # --- Quoting ----------------------------------------------------------------------------
 
 
+def failure_hour(now: datetime) -> datetime:
+    """The hour whose failed code entries count against the account's limit."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
 def coupon_quote(
     customer: User,
     *,
@@ -243,11 +248,31 @@ def coupon_quote(
     ``mark_applied=False``: checkout marks the code applied when it redeems it.
     """
     now = now or clock.now()
-    hour = now.replace(minute=0, second=0, microsecond=0)
     normalised = code_normalise(code)
-    found = None if normalised is None else holder_for_code(customer.pk, normalised, hour=hour)
+    found = (
+        None
+        if normalised is None
+        else holder_for_code(customer.pk, normalised, hour=failure_hour(now))
+    )
+    return coupon_quote_found(
+        customer, normalised, found, lines=lines, now=now, mark_applied=mark_applied
+    )
+
+
+def coupon_quote_found(
+    customer: User,
+    normalised: str | None,
+    found: CodeLookup | None,
+    *,
+    lines: Sequence[tuple[Offer, int]],
+    now: datetime,
+    mark_applied: bool = True,
+) -> CouponQuote:
+    """:func:`coupon_quote` for a holding already looked up (``holder_for_code`` at
+    ``failure_hour(now)``, or the validation read, which fetches it with the caller's account):
+    the attempt limit, the misuse signal and the rules, the same for every caller."""
     if found is None:
-        _record_failure(customer, normalised, hour=hour, now=now)
+        _record_failure(customer, normalised, hour=failure_hour(now), now=now)
         raise errors.CouponInvalid()
     if found.failures_this_hour >= MAX_CODE_FAILURES_PER_HOUR:
         raise errors.CouponAttemptsExceeded()

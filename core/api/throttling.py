@@ -10,11 +10,26 @@ lock-out) are enforced in the database and by the lock-out counters.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from django.core.cache import cache
 from rest_framework import throttling
 from rest_framework.request import Request
+
+# Django's Redis cache builds a new client object (with its own table of reply parsers) for every
+# operation, which costs more than the round trip itself; the throttles keep one per cache backend
+# instance, on that backend's connection pool. A changed CACHES setting makes a new backend, so a
+# new client.
+_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _client(key: str) -> Any:
+    backend = cache._cache  # type: ignore[attr-defined]
+    client = _clients.get(backend)
+    if client is None:
+        client = _clients[backend] = backend.get_client(key, write=True)
+    return client
 
 
 class _CountPerWindow:
@@ -33,8 +48,7 @@ class _CountPerWindow:
         now = self.timer()
         window = int(now // self.duration)
         key = cache.make_and_validate_key(f"{self.key}:{window}")
-        client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
-        pipeline = client.pipeline(transaction=False)
+        pipeline = _client(key).pipeline(transaction=False)
         pipeline.incr(key)
         pipeline.expire(key, self.duration + 1)
         count, _expiry = pipeline.execute()

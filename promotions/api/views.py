@@ -1,23 +1,30 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.authentication import get_authorization_header
 from rest_framework.generics import ListAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import clock
+from core.api.errors import exception_handler
 from core.errors import DomainError
 from marketplace.models import Offer, User
 from promotions import discounts, selectors, services
 from promotions.api import serializers as s
 from promotions.choices import DiscountType
+from promotions.codes import code_normalise
+from promotions.discounts import CouponQuote
 from promotions.models import CouponHolder
 
 Cart = list[tuple[Offer, int]]
@@ -26,6 +33,12 @@ Cart = list[tuple[Offer, int]]
 def _customer(request: Request) -> User:
     """The signed-in account; IsAuthenticated (the default) guarantees there is one."""
     return cast(User, request.user)
+
+
+def _offer_not_found(offer_id: int) -> DomainError:
+    return DomainError(
+        _("No such offer."), code="offer_not_found", status=404, extra={"offer_id": offer_id}
+    )
 
 
 def _cart(lines: list[tuple[int, int]]) -> Cart:
@@ -37,13 +50,29 @@ def _cart(lines: list[tuple[int, int]]) -> Cart:
     )
     missing = [offer_id for offer_id, _ in lines if offer_id not in offers]
     if missing:
-        raise DomainError(
-            _("No such offer."), code="offer_not_found", status=404, extra={"offer_id": missing[0]}
-        )
+        raise _offer_not_found(missing[0])
     return [(offers[offer_id], quantity) for offer_id, quantity in lines]
 
 
+def _quote_body(quote: CouponQuote) -> dict[str, Any]:
+    return {
+        "code": quote.code,
+        "discount": {"amount": str(quote.discount), "currency": quote.currency},
+        "lines": [
+            {"offer_id": offer_id, "discount": {"amount": str(amount), "currency": quote.currency}}
+            for offer_id, amount in sorted(quote.line_discounts.items())
+        ],
+    }
+
+
 class ValidateView(APIView):
+    """Validation is what a shopper's app calls on every keystroke of a code and every cart change,
+    so the common request (token authentication, JSON in, JSON out) is served by :meth:`dispatch`
+    without DRF's request wrapping, content negotiation and serializers, with the token, code and
+    cart read in one statement. Everything else (session cookies with their CSRF check, another
+    method, malformed or unusual input, a bad token, the browsable API) takes DRF's own path below,
+    which answers exactly as before. Both end in ``coupon_quote_found``."""
+
     @extend_schema(
         request=s.ValidateInput,
         responses={200: s.ValidateOutput},
@@ -62,21 +91,122 @@ class ValidateView(APIView):
         quote = services.coupon_quote(
             _customer(request), code=data.validated_data["code"], lines=cart
         )
-        return Response(
-            s.ValidateOutput(
-                {
-                    "code": quote.code,
-                    "discount": {"amount": str(quote.discount), "currency": quote.currency},
-                    "lines": [
-                        {
-                            "offer_id": offer_id,
-                            "discount": {"amount": str(amount), "currency": quote.currency},
-                        }
-                        for offer_id, amount in sorted(quote.line_discounts.items())
-                    ],
-                }
-            ).data
+        return Response(s.ValidateOutput(_quote_body(quote)).data)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        token = _token_key(request)
+        parsed = _plain_input(request) if token is not None else None
+        if token is None or parsed is None:
+            return super().dispatch(request, *args, **kwargs)
+        code, lines = parsed
+        now = clock.now()
+        normalised = code_normalise(code)
+        try:
+            read = selectors.validation_read(
+                token,
+                normalised,
+                [offer_id for offer_id, _quantity in lines],
+                hour=services.failure_hour(now),
+            )
+            if read is None or not read.customer.is_active:
+                # DRF's token authentication gives the 401 with its own words.
+                return super().dispatch(request, *args, **kwargs)
+            request.user = read.customer  # as DRF's authentication does: middleware and logs see it
+            self.check_throttles(request)  # type: ignore[arg-type]  # throttles read user and META
+            missing = [offer_id for offer_id, _quantity in lines if offer_id not in read.offers]
+            if missing:
+                raise _offer_not_found(missing[0])
+            quote = services.coupon_quote_found(
+                read.customer,
+                normalised,
+                read.found,
+                lines=[(read.offers[offer_id], quantity) for offer_id, quantity in lines],
+                now=now,
+            )
+            body, status = _quote_body(quote), 200
+            headers: dict[str, str] = {}
+        except Exception as error:
+            response = exception_handler(error, {"view": self, "request": request})
+            if response is None:
+                raise
+            body, status = response.data, response.status_code
+            headers = {name: value for name, value in response.items() if name != "Content-Type"}
+        plain = HttpResponse(
+            JSONRenderer().render(body), status=status, content_type=JSONRenderer.media_type
         )
+        for name, value in {**self.default_response_headers, **headers}.items():
+            plain[name] = value
+        return plain
+
+
+def _token_key(request: HttpRequest) -> str | None:
+    """The key of a well-formed ``Authorization: Token <key>`` on a POST that DRF would answer in
+    JSON; None sends the request down DRF's path."""
+    if (
+        request.method != "POST"
+        or request.META.get("QUERY_STRING")  # ?format= picks a renderer
+        or request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", "application/json")
+    ):
+        return None
+    # Read as DRF reads it (get_authorization_header): bytes split on ASCII whitespace only.
+    words = get_authorization_header(request).split()  # type: ignore[arg-type]  # reads META
+    if len(words) != 2 or words[0].lower() != b"token" or not words[1].isascii():
+        return None
+    return words[1].decode()
+
+
+# The limits are the serializer's own, read once.
+_INPUT: Any = s.ValidateInput().fields
+_LINE: Any = _INPUT["lines"].child.fields
+_CODE_MAX_LENGTH: int = _INPUT["code"].max_length
+_LINES_MAX: int = _INPUT["lines"].max_length
+_QUANTITY_MAX: int = _LINE["quantity"].max_value
+_MAX_ID = 2**63 - 1  # a larger offer id is left to the ORM, which answers offer_not_found
+_MAX_BODY = 16_384  # fifty lines with generous spacing; a larger body is unusual
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)  # NaN and Infinity are not JSON; DRF's parser refuses them too
+
+
+def _plain_input(request: HttpRequest) -> tuple[str, list[tuple[int, int]]] | None:
+    """A JSON body that ``ValidateInput`` accepts as it is: the stripped code and the lines.
+
+    Anything the serializer would refuse, convert or need to look at twice (numbers as strings,
+    extra fields, a non-UTF-8 charset, characters outside ASCII in the code) gives None, and DRF
+    answers it with its own validation errors.
+    """
+    if (
+        request.content_type != "application/json"
+        or (request.content_params or {}).get("charset", "utf-8").lower() not in ("utf-8", "utf8")
+        or not 0 < int(request.META.get("CONTENT_LENGTH") or 0) <= _MAX_BODY
+    ):
+        return None
+    try:
+        data = json.loads(request.body.decode("utf-8"), parse_constant=_refuse_constant)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.keys() != _INPUT.keys():
+        return None
+    code, raw_lines = data["code"], data["lines"]
+    if not isinstance(code, str) or not isinstance(raw_lines, list):
+        return None
+    code = code.strip()
+    if not code or len(code) > _CODE_MAX_LENGTH or not code.isascii() or "\x00" in code:
+        return None
+    if not 1 <= len(raw_lines) <= _LINES_MAX:
+        return None
+    lines = []
+    for line in raw_lines:
+        if not isinstance(line, dict) or line.keys() != _LINE.keys():
+            return None
+        offer_id, quantity = line["offer_id"], line["quantity"]
+        if type(offer_id) is not int or type(quantity) is not int:  # bool is not a number here
+            return None
+        if not (1 <= offer_id <= _MAX_ID and 1 <= quantity <= _QUANTITY_MAX):
+            return None
+        lines.append((offer_id, quantity))
+    return code, lines
 
 
 def _hint(error: DomainError) -> str:

@@ -65,6 +65,24 @@ def relay_process(**env: str):
     return subprocess.Popen([sys.executable, "-c", code], cwd=root, env=child_env(**env))  # noqa: S603
 
 
+def killed_three_times_then_rerun(topic: str, events: int = 3000) -> list[object]:
+    """Emit ``events`` slow probe events, SIGKILL a relay process three times once it has made
+    progress, check that some but not all were handled, and finish them with a relay here."""
+    from django.db import connection, transaction
+
+    from tests.utils import kill_once_it_progresses
+
+    with transaction.atomic():
+        ids = [outbox.emit(topic, {"sleep": 0.3}).id for _ in range(events)]
+    for _ in range(3):
+        kill_once_it_progresses(relay_process(OUTBOX_BATCH_SIZE="100"), processed_count)
+    connection.close()
+    processed_before_rerun = processed_count()
+    assert 0 < processed_before_rerun < events
+    outbox.relay()
+    return ids
+
+
 IDEMPOTENT_TOPIC = "test.probe_idempotent"
 MIXED_TOPIC = "test.probe_mixed"
 ledger_broken: set[str] = set()  # event ids whose ledger-kept handler fails while listed

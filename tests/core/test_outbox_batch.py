@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from core import outbox
 from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
 from tests.core import outbox_probe
-from tests.utils import kill_once_it_progresses
 
 HANDLER = outbox.handler_name(outbox_probe.record_probe_batch)
 
@@ -78,17 +77,7 @@ def test_the_relay_is_woken_once_per_transaction(settings, django_capture_on_com
 @pytest.mark.django_db(transaction=True)
 def test_batch_relay_killed_repeatedly_then_rerun_handles_every_event_once():
     events = 3000
-    with transaction.atomic():
-        ids = [outbox.emit(outbox_probe.BATCH_TOPIC, {"sleep": 0.3}).id for _ in range(events)]
-
-    for _ in range(3):
-        process = outbox_probe.relay_process(OUTBOX_BATCH_SIZE="100")
-        kill_once_it_progresses(process, outbox_probe.processed_count)
-    connection.close()
-    processed_before_rerun = OutboxEvent.objects.filter(processed_at__isnull=False).count()
-    assert 0 < processed_before_rerun < events
-
-    outbox.relay()
+    ids = outbox_probe.killed_three_times_then_rerun(outbox_probe.BATCH_TOPIC, events)
 
     assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert sorted(_subjects()) == sorted(f"batch {event_id}" for event_id in ids)

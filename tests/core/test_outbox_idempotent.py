@@ -12,7 +12,6 @@ from django.db import connection, transaction
 from core import outbox
 from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
 from tests.core import outbox_probe
-from tests.utils import kill_once_it_progresses
 
 IDEMPOTENT = outbox.handler_name(outbox_probe.record_probe_idempotent)
 LEDGER = outbox.handler_name(outbox_probe.record_probe_ledger)
@@ -109,17 +108,7 @@ def test_concurrent_relays_hand_each_event_to_each_handler_once(settings):
 @pytest.mark.django_db(transaction=True)
 def test_idempotent_relay_killed_repeatedly_then_rerun_leaves_one_effect_per_event():
     events = 3000
-    with transaction.atomic():
-        ids = [outbox.emit(outbox_probe.IDEMPOTENT_TOPIC, {"sleep": 0.3}).id for _ in range(events)]
-
-    for _ in range(3):
-        process = outbox_probe.relay_process(OUTBOX_BATCH_SIZE="100")
-        kill_once_it_progresses(process, outbox_probe.processed_count)
-    connection.close()
-    processed_before_rerun = OutboxEvent.objects.filter(processed_at__isnull=False).count()
-    assert 0 < processed_before_rerun < events
-
-    outbox.relay()
+    ids = outbox_probe.killed_three_times_then_rerun(outbox_probe.IDEMPOTENT_TOPIC, events)
 
     assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
     # A kill rolls the handler's rows back with the claim: none survives without its event done.

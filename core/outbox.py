@@ -111,8 +111,7 @@ def batch_topics() -> list[str]:
 def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     """Write an event; call inside the transaction of the change. Wakes the relay after commit."""
     event = OutboxEvent.objects.create(topic=topic, payload=payload)
-    if settings.OUTBOX_WAKE_RELAY:
-        _wake_relay_on_commit()
+    wake_relay_on_commit()
     return event
 
 
@@ -121,17 +120,16 @@ def emit_many(topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
     events = OutboxEvent.objects.bulk_create(
         [OutboxEvent(topic=topic, payload=payload) for payload in payloads]
     )
-    if events and settings.OUTBOX_WAKE_RELAY:
-        _wake_relay_on_commit()
+    if events:
+        wake_relay_on_commit()
     return events
 
 
 def wake_relay_on_commit() -> None:
-    """Wake the relay after the current transaction commits (for events written in bulk SQL)."""
-    _wake_relay_on_commit()
-
-
-def _wake_relay_on_commit() -> None:
+    """Wake the relay after the current transaction commits (also for events written in bulk SQL)
+    when OUTBOX_WAKE_RELAY is on."""
+    if not settings.OUTBOX_WAKE_RELAY:
+        return
     # One wake-up per transaction is enough: the relay drains everything pending when it runs.
     current = transaction.get_connection()
     if current.in_atomic_block and any(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 
@@ -122,7 +121,7 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
             }
         )
     changed = sql.seller_ratings_store(now, rows, version=WEIGHTING_VERSION)
-    if changed and settings.OUTBOX_WAKE_RELAY:
+    if changed:
         outbox.wake_relay_on_commit()
     return len(rows)
 

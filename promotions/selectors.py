@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from core.prepared import PreparedStatement
+from marketplace.authentication import USER_WIDTH, user_columns, user_from_row
 from marketplace.choices import OrderStatus
 from marketplace.models import Category, Offer, Product, User
 from promotions.choices import Segment
@@ -105,7 +106,6 @@ _CAMPAIGN_NAMES, _CAMPAIGN_SQL = _columns(
     "campaign",
     leave_out=frozenset({"created_at", "updated_at", "name", "kind", "uses_per_code"}),
 )
-_ACCOUNT_NAMES, _ACCOUNT_SQL = _columns(User, "account")
 # Every checkout with a code runs this: as one hand-written statement it costs a third of what the
 # ORM spends compiling the same three-table select with its two subqueries. ``{customer}`` is the
 # account's id: a parameter for checkout, the token's account in the validation read.
@@ -132,7 +132,7 @@ _FOUND_WIDTH = len(_HOLDER_NAMES) + len(_COUPON_NAMES) + len(_CAMPAIGN_NAMES) + 
 # code to their holding of it (an empty half of the row when it is unknown or someone else's), and
 # the cart's offers with what the rules read of them (price as text: JSON would make it a float).
 _VALIDATION_READ_SQL = f"""
-SELECT {_ACCOUNT_SQL}, found.*,
+SELECT {user_columns("account")}, found.*,
     (SELECT json_agg(json_build_array(
         offer.id, offer.price::text, offer.currency, product.id, category.id, category.path))
      FROM marketplace_offer offer
@@ -213,8 +213,7 @@ def validation_read(
     )
     if row is None:
         return None
-    accounts = len(_ACCOUNT_NAMES)
-    customer = User.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_NAMES, row[:accounts])
+    customer = user_from_row(row)
     offers = {}
     for offer_id, price, currency, product_id, category_id, path in row[-1] or ():
         offer = _partial(
@@ -223,7 +222,7 @@ def validation_read(
         offer.product = _partial(Product, id=product_id, category_id=category_id)
         offer.product.category = _partial(Category, id=category_id, path=path)
         offers[offer_id] = offer
-    return ValidationRead(customer, _lookup(row[accounts : accounts + _FOUND_WIDTH]), offers)
+    return ValidationRead(customer, _lookup(row[USER_WIDTH : USER_WIDTH + _FOUND_WIDTH]), offers)
 
 
 def wallet(customer: User) -> QuerySet[CouponHolder]:

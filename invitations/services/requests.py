@@ -24,6 +24,7 @@ from invitations.constants import (
 )
 from invitations.db import grouping_by_sort, roomy_sorts
 from invitations.models import Draw, Drop, Invitation, InvitationRequest
+from marketplace.authentication import USER_WIDTH, user_columns, user_from_row
 from marketplace.choices import OrderStatus
 from marketplace.models import Offer, Product, User
 
@@ -214,14 +215,13 @@ class IntakeFacts:
         return self.inputs[-1]
 
 
-_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 # The token login (the same check as the API's token authentication: the key, an active user
 # decided by the caller) with the facts of the request the account is making, so that the hot
 # path of intake pays one read statement, not two. Column names come from the models; the key
 # and every value are bound parameters.
 _TOKEN_AND_FACTS = (
     "WITH me AS (SELECT "  # noqa: S608
-    + ", ".join(f"u.{field.column}" for field in User._meta.concrete_fields)
+    + user_columns("u")
     + " FROM authtoken_token t JOIN marketplace_user u ON u.id = t.user_id WHERE t.key = %(key)s)"
     " SELECT me.*, facts.* FROM me LEFT JOIN LATERAL ("
     + _FACTS.replace("%(customer_id)s", "me.id")
@@ -261,8 +261,8 @@ def token_login_with_facts(
     )
     if row is None:
         return None
-    user = User.from_db(connection.alias, _USER_FIELDS, row[: len(_USER_FIELDS)])
-    facts = row[len(_USER_FIELDS) :]
+    user = user_from_row(row)
+    facts = row[USER_WIDTH:]
     drop = _drop_with_facts(facts) if facts[0] is not None else None
     return user, IntakeFacts((drop_id, user.pk, None, network, device_id, now), drop)
 

@@ -5,19 +5,16 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.authentication import get_authorization_header
 from rest_framework.generics import ListAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core import clock
-from core.api.errors import exception_handler
+from core.api.lean import LeanTokenPost
 from core.errors import DomainError
 from marketplace.models import Offer, User
 from promotions import discounts, selectors, services
@@ -65,13 +62,11 @@ def _quote_body(quote: CouponQuote) -> dict[str, Any]:
     }
 
 
-class ValidateView(APIView):
-    """Validation is what a shopper's app calls on every keystroke of a code and every cart change,
-    so the common request (token authentication, JSON in, JSON out) is served by :meth:`dispatch`
-    without DRF's request wrapping, content negotiation and serializers, with the token, code and
-    cart read in one statement. Everything else (session cookies with their CSRF check, another
-    method, malformed or unusual input, a bad token, the browsable API) takes DRF's own path below,
-    which answers exactly as before. Both end in ``coupon_quote_found``."""
+class ValidateView(LeanTokenPost):
+    """Validation is what a shopper's app calls on every keystroke of a code and every cart change:
+    a token request with plain JSON is answered by :meth:`lean` (core.api.lean), with the token,
+    code and cart read in one statement; everything else by DRF's path in :meth:`post`. Both end
+    in ``coupon_quote_found``."""
 
     @extend_schema(
         request=s.ValidateInput,
@@ -93,66 +88,36 @@ class ValidateView(APIView):
         )
         return Response(s.ValidateOutput(_quote_body(quote)).data)
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        token = _token_key(request)
-        parsed = _plain_input(request) if token is not None else None
-        if token is None or parsed is None:
-            return super().dispatch(request, *args, **kwargs)
+    def lean(
+        self, request: HttpRequest, token: str, *args: Any, **kwargs: Any
+    ) -> tuple[Any, int] | None:
+        parsed = _plain_input(request)
+        if parsed is None:
+            return None
         code, lines = parsed
         now = clock.now()
         normalised = code_normalise(code)
-        try:
-            read = selectors.validation_read(
-                token,
-                normalised,
-                [offer_id for offer_id, _quantity in lines],
-                hour=services.failure_hour(now),
-            )
-            if read is None or not read.customer.is_active:
-                # DRF's token authentication gives the 401 with its own words.
-                return super().dispatch(request, *args, **kwargs)
-            request.user = read.customer  # as DRF's authentication does: middleware and logs see it
-            self.check_throttles(request)  # type: ignore[arg-type]  # throttles read user and META
-            missing = [offer_id for offer_id, _quantity in lines if offer_id not in read.offers]
-            if missing:
-                raise _offer_not_found(missing[0])
-            quote = services.coupon_quote_found(
-                read.customer,
-                normalised,
-                read.found,
-                lines=[(read.offers[offer_id], quantity) for offer_id, quantity in lines],
-                now=now,
-            )
-            body, status = _quote_body(quote), 200
-            headers: dict[str, str] = {}
-        except Exception as error:
-            response = exception_handler(error, {"view": self, "request": request})
-            if response is None:
-                raise
-            body, status = response.data, response.status_code
-            headers = {name: value for name, value in response.items() if name != "Content-Type"}
-        plain = HttpResponse(
-            JSONRenderer().render(body), status=status, content_type=JSONRenderer.media_type
+        read = selectors.validation_read(
+            token,
+            normalised,
+            [offer_id for offer_id, _quantity in lines],
+            hour=services.failure_hour(now),
         )
-        for name, value in {**self.default_response_headers, **headers}.items():
-            plain[name] = value
-        return plain
-
-
-def _token_key(request: HttpRequest) -> str | None:
-    """The key of a well-formed ``Authorization: Token <key>`` on a POST that DRF would answer in
-    JSON; None sends the request down DRF's path."""
-    if (
-        request.method != "POST"
-        or request.META.get("QUERY_STRING")  # ?format= picks a renderer
-        or request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", "application/json")
-    ):
-        return None
-    # Read as DRF reads it (get_authorization_header): bytes split on ASCII whitespace only.
-    words = get_authorization_header(request).split()  # type: ignore[arg-type]  # reads META
-    if len(words) != 2 or words[0].lower() != b"token" or not words[1].isascii():
-        return None
-    return words[1].decode()
+        if read is None or not read.customer.is_active:
+            return None  # DRF's token authentication gives the 401 with its own words
+        request.user = read.customer  # as DRF's authentication does: middleware and logs see it
+        self.check_throttles(request)  # type: ignore[arg-type]  # throttles read user and META
+        missing = [offer_id for offer_id, _quantity in lines if offer_id not in read.offers]
+        if missing:
+            raise _offer_not_found(missing[0])
+        quote = services.coupon_quote_found(
+            read.customer,
+            normalised,
+            read.found,
+            lines=[(read.offers[offer_id], quantity) for offer_id, quantity in lines],
+            now=now,
+        )
+        return _quote_body(quote), 200
 
 
 # The limits are the serializer's own, read once.

@@ -11,13 +11,12 @@ import pytest
 from django.db.models import F
 from django.test import Client
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from rest_framework.authtoken.models import Token
 
 from core.api.throttling import UserRateThrottle
 from promotions import selectors, services
 from promotions.models import Campaign, CodeFailures, CouponHolder, CouponMisuse
-from tests.conftest import client_for
+from tests.conftest import client_for, session_post
 from tests.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.promotions.factories import CampaignFactory
 
@@ -44,14 +43,7 @@ def _token_post(user, body, **extra):
 
 
 def _session_post(user, body):
-    """Signed in with a session cookie and a valid CSRF token, as a browser would be."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    secret = get_random_string(32)
-    client.cookies["csrftoken"] = secret
-    return client.post(
-        URL, json.dumps(body), content_type="application/json", HTTP_X_CSRFTOKEN=secret
-    )
+    return session_post(user, URL, body)
 
 
 def _body(code, *lines):

@@ -22,7 +22,7 @@ COPY account_health ./account_health
 COPY checkout ./checkout
 COPY dashboard ./dashboard
 COPY locale ./locale
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 
 RUN pip install . \
  && DJANGO_ENV=production SECRET_KEY=build-only-not-secret ALLOWED_HOSTS=build \

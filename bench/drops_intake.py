@@ -100,14 +100,20 @@ def p99(values: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
+def _spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    points = [ordered[int(len(ordered) * share)] for share in (0.5, 0.9)]
+    return "/".join(f"{value * 1000:.0f}" for value in (*points, p99(values), ordered[-1]))
+
+
 def run(accounts: int = 2000, concurrency: int = 16, workers: int = 4) -> Result:
     database_url = fresh_database(f"bench_drops_{os.environ.get('BENCH_NAME', 'drops')}")
-    # The application loads once in the gunicorn master, before it listens (bench.drops_wsgi):
-    # workers boot by fork and the harness's health check is not outrun by a busy machine.
+    # The application loads once in the gunicorn master, before it listens (config.wsgi warms it
+    # up): workers boot by fork and the harness's health check is not outrun by a busy machine.
     env = child_env(database_url, ROOT_URLCONF="bench.urls", GUNICORN_CMD_ARGS="--preload")
     adopt(env)
     drop_id, tokens = _setup(accounts)
-    with gunicorn(env, workers=workers, app="bench.drops_wsgi") as base:
+    with gunicorn(env, workers=workers) as base:
         # Bare and candidate alternate in rounds: a machine shared with other work changes speed
         # within a run, and each round's ratio shows how much.
         baseline = Measure("bare Django view", 0, 0.0)
@@ -150,6 +156,7 @@ def run(accounts: int = 2000, concurrency: int = 16, workers: int = 4) -> Result
             "ratio per round: " + ", ".join(f"{ratio:.2f}" for ratio in round_ratios),
             f"p99 latency: request {p99(latency) * 1000:.1f} ms vs bare {p99(base_latency) * 1000:.1f} ms "
             f"(x{p99(latency) / p99(base_latency):.2f}, target <= 2); median {statistics.median(latency) * 1000:.1f} ms",
+            f"latency p50/p90/p99/max ms: request {_spread(latency)}; bare {_spread(base_latency)}",
         ],
         gates={
             "rows equal unique accepted requests": rows == statuses.get(201, 0) == accounts,

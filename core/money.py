@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
+
+K = TypeVar("K")
 
 # ISO 4217 minor units of the currencies the marketplace sells in.
 CURRENCY_EXPONENTS: dict[str, int] = {
@@ -32,9 +35,26 @@ def quantize(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP) -
     return amount.quantize(Decimal(1).scaleb(-exponent), rounding=rounding)
 
 
-def quantize_bankers(amount: Decimal, currency: str) -> Decimal:
-    """Round half to even: for sums of many small shares (discount allocation)."""
-    return quantize(amount, currency, rounding=ROUND_HALF_EVEN)
+def allocate(amount: Decimal, weights: Mapping[K, Decimal], currency: str) -> dict[K, Decimal]:
+    """Split ``amount`` (whole minor units) over the keys in proportion to their weights.
+
+    Each share is rounded down to the minor unit and the units left go one each to the largest
+    remainders (then the larger weight, then the earlier key): the shares add up to the amount
+    exactly and none is negative. When the amount is at most the total of weights that are whole
+    minor units themselves, no share exceeds its weight. Rounding each share to nearest and
+    putting the difference on one line, as this did before, could leave that line negative.
+    """
+    total = sum(weights.values(), Decimal(0))
+    if total <= 0 or amount <= 0:
+        return {}
+    unit = Decimal(1).scaleb(-CURRENCY_EXPONENTS[currency])
+    exact = {key: amount * weight / total for key, weight in weights.items()}
+    shares = {key: quantize(value, currency, rounding=ROUND_DOWN) for key, value in exact.items()}
+    left = int((amount - sum(shares.values(), Decimal(0))) / unit)
+    ranked = sorted(weights, key=lambda key: (shares[key] - exact[key], -weights[key]))
+    for key in ranked[:left]:
+        shares[key] += unit
+    return shares
 
 
 @dataclass(frozen=True, slots=True)

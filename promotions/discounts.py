@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from core.money import quantize, quantize_bankers
+from core.money import allocate, quantize
 from marketplace.models import Offer
 from promotions import errors
 from promotions.choices import CouponState, DiscountType
@@ -83,18 +83,9 @@ def discount_amount(
 def discount_allocate(
     discount: Decimal, eligible: dict[int, Decimal], currency: str
 ) -> dict[int, Decimal]:
-    """Split the discount over the eligible lines in proportion to their value; the rounding rest
-    goes to the largest line, so the shares add up to the discount to the cent."""
-    total = sum(eligible.values(), Decimal(0))
-    if not eligible or total <= 0 or discount <= 0:
-        return {}
-    shares = {
-        offer_id: min(value, quantize_bankers(discount * value / total, currency))
-        for offer_id, value in eligible.items()
-    }
-    rest = discount - sum(shares.values(), Decimal(0))
-    largest = max(eligible, key=lambda offer_id: (eligible[offer_id], -offer_id))
-    shares[largest] += rest
+    """Split the discount over the eligible lines in proportion to their value, to the cent
+    (core.money.allocate); lines whose share is nothing are left out."""
+    shares = allocate(discount, eligible, currency)
     return {offer_id: share for offer_id, share in shares.items() if share}
 
 

@@ -138,6 +138,18 @@ def test_discount_amount_is_bounded_by_subtotal_cap_and_budget(
     st.decimals(min_value=Decimal(0), max_value=Decimal(10000), places=2),
 )
 def test_discount_shares_always_add_up_and_never_exceed_a_line(values, discount):
+    _shares_add_up_within_their_lines(values, discount)
+
+
+def test_a_small_discount_over_many_lines_leaves_no_line_negative():
+    # Rounded to nearest, each of five shares of 0.006 became 0.01: 0.05 for a discount of 0.03,
+    # and the line that took the difference was left at -0.01 (found by the property above).
+    _shares_add_up_within_their_lines([Decimal("1.00")] * 5, Decimal("0.03"))
+    shares = discount_allocate(Decimal("0.03"), dict.fromkeys(range(1, 6), Decimal(1)), "EUR")
+    assert shares == {1: Decimal("0.01"), 2: Decimal("0.01"), 3: Decimal("0.01")}
+
+
+def _shares_add_up_within_their_lines(values, discount):
     eligible = {index + 1: value for index, value in enumerate(values)}
     total = min(discount, sum(eligible.values()))
     shares = discount_allocate(total, eligible, "EUR")
@@ -145,7 +157,7 @@ def test_discount_shares_always_add_up_and_never_exceed_a_line(values, discount)
     assert all(Decimal(0) <= shares[key] <= eligible[key] for key in shares)
 
 
-def test_percent_rounds_half_up_once_and_the_rest_goes_to_the_largest_line():
+def test_percent_rounds_half_up_once_and_the_cents_left_go_to_the_largest_remainders():
     campaign = Campaign(
         pk=1,
         discount_type=DiscountType.PERCENT,
@@ -159,8 +171,8 @@ def test_percent_rounds_half_up_once_and_the_rest_goes_to_the_largest_line():
     )
     lines = [(_offer(1, Decimal("0.10"), "toys"), 1), (_offer(2, Decimal("0.20"), "toys"), 1)]
     quote = coupon_evaluate(_holder(campaign), lines, category_paths=[], now=NOW)
-    # 15 % of 0.30 is 0.045: rounded half up once, to 0.05; shares 0.0167 and 0.0333 round
-    # (half even) to 0.02 and 0.03 and already add up.
+    # 15 % of 0.30 is 0.045: rounded half up once, to 0.05; shares 0.0167 and 0.0333 round down
+    # to 0.01 and 0.03, and the cent left goes to the larger remainder (0.0067, line 1).
     assert quote.discount == Decimal("0.05")
     assert quote.line_discounts == {1: Decimal("0.02"), 2: Decimal("0.03")}
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     DecimalField,
@@ -123,7 +123,6 @@ JOIN promotions_campaign campaign ON campaign.id = coupon.campaign_id
 WHERE coupon.code = %(code)s AND holder.customer_id = {{customer}}
 """  # noqa: S608 - column lists come from the models, values are parameters
 _HOLDER_FOR_CODE_STATEMENT = PreparedStatement(
-    "promotions_holder_for_code",
     _HOLDER_FOR_CODE.format(customer="%(customer_id)s"),
     {"customer_id": "bigint", "hour": "timestamptz", "code": "text"},
 )
@@ -145,7 +144,6 @@ LEFT JOIN LATERAL ({_HOLDER_FOR_CODE.format(customer="account.id")}) found ON TR
 WHERE token.key = %(token)s
 """  # noqa: S608 - as above
 _VALIDATION_READ_STATEMENT = PreparedStatement(
-    "promotions_validation_read",
     _VALIDATION_READ_SQL,
     {"token": "text", "code": "text", "hour": "timestamptz", "offer_ids": "bigint[]"},
 )
@@ -175,11 +173,9 @@ def _lookup(row: Sequence[Any]) -> CodeLookup | None:
 
 def holder_for_code(customer_id: int, code: str, *, hour: datetime) -> CodeLookup | None:
     """The customer's holding of a normalised code; None also for other customers' codes."""
-    with connection.cursor() as cursor:
-        _HOLDER_FOR_CODE_STATEMENT.execute(
-            cursor, {"customer_id": customer_id, "hour": hour, "code": code}
-        )
-        row = cursor.fetchone()
+    row = _HOLDER_FOR_CODE_STATEMENT.fetchone(
+        {"customer_id": customer_id, "hour": hour, "code": code}
+    )
     return None if row is None else _lookup(row)
 
 
@@ -208,7 +204,7 @@ def validation_read(
 ) -> ValidationRead | None:
     """The account of an API token with its holding of a normalised code (None: cannot be a code)
     and the cart's offers; None when no account has this token."""
-    row = _VALIDATION_READ_STATEMENT.fetchone(
+    row = _VALIDATION_READ_STATEMENT.read(
         {"token": token, "code": code, "hour": hour, "offer_ids": list(offer_ids)}
     )
     if row is None:

@@ -231,7 +231,6 @@ _TOKEN_AND_FACTS = (
 # Planned once per connection: the statement joins six tables with three counting subqueries, and
 # planning it took longer than running it.
 _TOKEN_AND_FACTS_STATEMENT = PreparedStatement(
-    "invitations_token_and_facts",
     _TOKEN_AND_FACTS,
     {
         "key": "text",
@@ -256,7 +255,7 @@ def token_login_with_facts(
     is the caller's decision."""
     network = screening.network_of(screening.valid_ip(ip_address))
     device_id = device_id.strip()[:100]
-    row = _TOKEN_AND_FACTS_STATEMENT.fetchone(
+    row = _TOKEN_AND_FACTS_STATEMENT.read(
         {"key": key, **_facts_params(drop_id, None, network, device_id, now)}
     )
     if row is None:
@@ -293,7 +292,6 @@ _INSERT = """
 """
 
 _INSERT_STATEMENT = PreparedStatement(
-    "invitations_request_insert",
     _INSERT,
     {
         "drop_id": "bigint",
@@ -316,26 +314,23 @@ _INSERT_STATEMENT = PreparedStatement(
 def _request_insert(request: InvitationRequest) -> bool:
     """Write the request, committed when this returns (one statement in autocommit; ATOMIC_REQUESTS
     is off). False when the account's request for the drop exists already."""
-    with connection.cursor() as cursor:
-        _INSERT_STATEMENT.execute(
-            cursor,
-            {
-                "drop_id": request.drop_id,
-                "customer_id": request.customer_id,
-                "address_id": request.address_id,
-                "address_key": request.address_key,
-                "ip_address": request.ip_address,
-                "network": request.network,
-                "device_id": request.device_id,
-                "user_agent": request.user_agent,
-                "state": request.state,
-                "verdict": Jsonb(request.verdict),
-                "screened_category": request.screened_category,
-                "is_fresh": request.is_fresh,
-                "created_at": request.created_at,
-            },
-        )
-        row = cursor.fetchone()
+    row = _INSERT_STATEMENT.fetchone(
+        {
+            "drop_id": request.drop_id,
+            "customer_id": request.customer_id,
+            "address_id": request.address_id,
+            "address_key": request.address_key,
+            "ip_address": request.ip_address,
+            "network": request.network,
+            "device_id": request.device_id,
+            "user_agent": request.user_agent,
+            "state": request.state,
+            "verdict": Jsonb(request.verdict),
+            "screened_category": request.screened_category,
+            "is_fresh": request.is_fresh,
+            "created_at": request.created_at,
+        }
+    )
     if row is None:
         return False
     request.pk = row[0]

@@ -57,8 +57,9 @@ class _Preparing(psycopg.Cursor):  # type: ignore[type-arg]
 
 
 class PreparedStatement:
-    """A statement written with ``%(name)s`` placeholders and the PostgreSQL type of each
-    (``{"token": "text", "ids": "bigint[]"}``)."""
+    """A statement that returns rows (a select, or a write with ``RETURNING``), written with
+    ``%(name)s`` placeholders and the PostgreSQL type of each (``{"token": "text", "ids":
+    "bigint[]"}``)."""
 
     def __init__(self, sql: str, parameters: Mapping[str, str]) -> None:
         self.sql = _PLACEHOLDER.sub(lambda match: f"{match[0]}::{parameters[match[1]]}", sql)
@@ -84,7 +85,8 @@ class PreparedStatement:
         )
         with cursor:
             cursor.execute(self.sql, self._values(values))
-            return cursor.fetchone() if cursor.description is not None else None
+            # Not ``description`` first: psycopg builds it column by column on every call.
+            return cursor.fetchone()
 
     def fetchone(self, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run it on the default connection, in its current transaction, and return the first row

@@ -47,13 +47,18 @@ class _CountPerWindow:
             return True
         now = self.timer()
         window = int(now // self.duration)
-        key = cache.make_and_validate_key(f"{self.key}:{window}")
-        pipeline = _client(key).pipeline(transaction=False)
-        pipeline.incr(key)
-        pipeline.expire(key, self.duration + 1)
-        count, _expiry = pipeline.execute()
+        # make_key, not make_and_validate_key: the validation warns about keys memcached would
+        # refuse, character by character, and Redis takes any key.
+        key = cache.make_key(f"{self.key}:{window}")
+        client = _client(key)
+        count = int(client.incr(key))
+        if count == 1:
+            # The window's first request sets its expiry: one command per request instead of two.
+            # A worker that dies between the two commands leaves one key without expiry; it is
+            # never read again (the next window has a key of its own).
+            client.expire(key, self.duration + 1)
         self._wait = self.duration - (now % self.duration)
-        return int(count) <= self.num_requests
+        return count <= self.num_requests
 
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)

@@ -41,8 +41,8 @@ def allocate(amount: Decimal, weights: Mapping[K, Decimal], currency: str) -> di
     Each share is rounded down to the minor unit and the units left go one each to the largest
     remainders (then the larger weight, then the earlier key): the shares add up to the amount
     exactly and none is negative. When the amount is at most the total of weights that are whole
-    minor units themselves, no share exceeds its weight. Rounding each share to nearest and
-    putting the difference on one line, as this did before, could leave that line negative.
+    minor units themselves, no share exceeds its weight. (Rounding each share to nearest and
+    putting the difference on one line can leave that line negative.)
     """
     total = sum(weights.values(), Decimal(0))
     if total <= 0 or amount <= 0:

@@ -21,6 +21,19 @@ def client_for(user) -> APIClient:
     return client
 
 
+def calls_to(monkeypatch, owner, name: str) -> list:
+    """The arguments of every call of ``owner.name`` from now on (each call still made)."""
+    calls = []
+    original = getattr(owner, name)
+
+    def recording(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
 def session_post(user, url: str, body=None, **extra):
     """A JSON POST signed in with a session cookie and a valid CSRF token, as a browser sends it."""
     client = Client(enforce_csrf_checks=True)

@@ -13,7 +13,7 @@ from core.api.throttling import UserRateThrottle
 from core.models import OutboxEvent
 from invitations import services
 from invitations.models import InvitationRequest
-from tests.conftest import client_for, session_post
+from tests.conftest import calls_to, client_for, session_post
 from tests.factories import AddressFactory, UserFactory
 from tests.invitations.factories import BROWSER, customer, make_drop
 
@@ -21,15 +21,7 @@ from tests.invitations.factories import BROWSER, customer, make_drop
 @pytest.fixture
 def lean_reads(monkeypatch):
     """How many requests the lean path read (each reads once, with the token login)."""
-    calls = []
-    original = services.token_login_with_facts
-
-    def counting(*args, **kwargs):
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(services, "token_login_with_facts", counting)
-    return calls
+    return calls_to(monkeypatch, services, "token_login_with_facts")
 
 
 def _url(drop_id: int) -> str:

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from core.api.throttling import UserRateThrottle
 from promotions import selectors, services
 from promotions.models import Campaign, CodeFailures, CouponHolder, CouponMisuse
-from tests.conftest import client_for, session_post
+from tests.conftest import calls_to, client_for, session_post
 from tests.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.promotions.factories import CampaignFactory
 
@@ -27,15 +27,7 @@ UNKNOWN = "ABCD-EFGH-JKMN-PQRS-TVWX"
 @pytest.fixture
 def lean_reads(monkeypatch):
     """How many requests the lean path read (each reads once, in one statement)."""
-    calls = []
-    original = selectors.validation_read
-
-    def counting(*args, **kwargs):
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(selectors, "validation_read", counting)
-    return calls
+    return calls_to(monkeypatch, selectors, "validation_read")
 
 
 def _token_post(user, body, **extra):

@@ -36,6 +36,10 @@ from psycopg.types.numeric import Int8
 _ONLY_WHEN_ASKED = sys.maxsize
 
 
+# The largest bigint: a larger Python int cannot be sent as a bigint parameter at all (psycopg
+# refuses it before anything reaches the server), so callers route such ids elsewhere.
+BIGINT_MAX = 2**63 - 1
+
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 # psycopg picks a parameter's type from its value (a small int is sent as smallint, a larger one

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from core import clock
 from core.api.client import client_ip
 from core.api.lean import LeanTokenPost
+from core.prepared import BIGINT_MAX
 from invitations import errors, selectors, services
 from invitations.api import serializers as s
 
@@ -98,8 +99,8 @@ class RequestCreateView(LeanTokenPost):
     def lean(
         self, request: HttpRequest, token: str, *args: Any, drop_id: int, **kwargs: Any
     ) -> tuple[Any, int] | None:
-        if not _names_no_address(request):
-            return None
+        if drop_id > BIGINT_MAX or not _names_no_address(request):
+            return None  # no drop has a larger id: DRF's path answers drop_not_found
         ip_address, device_id, now = client_ip(request), _device_id(request), clock.now()
         found = services.token_login_with_facts(
             token, drop_id=drop_id, ip_address=ip_address, device_id=device_id, now=now

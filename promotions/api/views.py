@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from core import clock
 from core.api.lean import LeanTokenPost
 from core.errors import DomainError
+from core.prepared import BIGINT_MAX
 from marketplace.models import Offer, User
 from promotions import discounts, selectors, services
 from promotions.api import serializers as s
@@ -126,7 +127,6 @@ _LINE: Any = _INPUT["lines"].child.fields
 _CODE_MAX_LENGTH: int = _INPUT["code"].max_length
 _LINES_MAX: int = _INPUT["lines"].max_length
 _QUANTITY_MAX: int = _LINE["quantity"].max_value
-_MAX_ID = 2**63 - 1  # a larger offer id is left to the ORM, which answers offer_not_found
 _MAX_BODY = 16_384  # fifty lines with generous spacing; a larger body is unusual
 
 
@@ -168,7 +168,10 @@ def _plain_input(request: HttpRequest) -> tuple[str, list[tuple[int, int]]] | No
         offer_id, quantity = line["offer_id"], line["quantity"]
         if type(offer_id) is not int or type(quantity) is not int:  # bool is not a number here
             return None
-        if not (1 <= offer_id <= _MAX_ID and 1 <= quantity <= _QUANTITY_MAX):
+        if not (
+            1 <= offer_id <= BIGINT_MAX  # a larger id: the ORM's offer_not_found
+            and 1 <= quantity <= _QUANTITY_MAX
+        ):
             return None
         lines.append((offer_id, quantity))
     return code, lines

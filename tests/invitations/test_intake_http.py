@@ -175,3 +175,15 @@ def test_without_redis_the_lean_path_answers_503_and_writes_nothing(settings, tm
     assert response["Retry-After"] == "5"
     assert response.json()["code"] == "service_unavailable"
     assert not InvitationRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_drop_id_beyond_bigint_is_not_found_on_either_path(lean_reads):
+    user = customer()
+    huge = 2**64 + 1
+    by_token, by_session = _token_post(user, huge), _session_post(user, huge)
+    assert by_token.status_code == by_session.status_code == 404
+    assert by_token.json()["code"] == "drop_not_found"
+    _alike(by_token, by_session)
+    assert lean_reads == []
+    assert not InvitationRequest.objects.exists()

@@ -50,6 +50,20 @@ def session_post(user, url: str, body=None, **extra):
 
 
 @pytest.fixture
+def redis_gone(settings, tmp_path):
+    """Redis (cache and throttles) unreachable for this test: connecting fails fast."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"unix://{tmp_path}/nobody-listens.sock?db=0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    # Django's setting_changed signal rebuilds the cache handler, before and after.
+    yield
+
+
+@pytest.fixture
 def shopper(db):
     user = UserFactory(email="shopper.a@example.test")
     AddressFactory(owner=user)

@@ -378,17 +378,8 @@ def test_other_methods_and_the_browsable_api_are_drfs(shopper, lean_reads):
 
 
 @pytest.mark.django_db
-def test_without_redis_the_lean_path_answers_503_and_records_nothing(
-    shopper, offer, settings, tmp_path
-):
+def test_without_redis_the_lean_path_answers_503_and_records_nothing(shopper, offer, redis_gone):
     client = client_for(shopper)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"unix://{tmp_path}/nobody-listens.sock?db=0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
     response = client.post(URL, _body(UNKNOWN, (offer.pk, 1)), format="json")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

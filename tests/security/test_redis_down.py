@@ -9,19 +9,6 @@ from marketplace.models import Offer, Order
 from tests.conftest import client_for
 
 
-@pytest.fixture
-def redis_gone(settings, tmp_path):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"unix://{tmp_path}/nobody-listens.sock?db=0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    # Django's setting_changed signal rebuilds the cache handler, before and after.
-    yield
-
-
 @pytest.mark.django_db
 def test_checkout_without_redis_is_a_clean_503_and_changes_nothing(shopper, offer, redis_gone):
     response = client_for(shopper).post(

@@ -124,7 +124,7 @@ class RequestCreateView(LeanTokenPost):
 
 # One instance, its fields built once: representing a dict reads them and changes nothing.
 _REQUEST_OUTPUT = s.RequestOutput()
-# A body this small that names no address is answered by the lean path; anything else by DRF's.
+# A longer body cannot be the empty object the lean path answers: DRF's path reads it.
 SMALL_BODY = 1024
 
 
@@ -134,7 +134,8 @@ def _device_id(request: Request | HttpRequest) -> str:
 
 def _names_no_address(request: HttpRequest) -> bool:
     """Whether the body leaves the address out (the default address is meant): an empty body or
-    a small JSON object without ``address_id``. Anything else, DRF's path parses and reads for."""
+    an empty JSON object. Anything else (``address_id``, an unknown field, a malformed body), DRF's
+    path parses, validates and reads for."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -1,8 +1,10 @@
-"""Helpers for tests that start other processes against the test database."""
+"""Helpers for tests that start other processes or threads against the test database."""
 
 from __future__ import annotations
 
 import os
+import threading
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -60,3 +62,27 @@ def kill_once_it_progresses(process, progress, *, timeout: float = 120.0) -> Non
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     connection.close()
+
+
+def parallel(count: int, attempt: Any) -> list[Any]:
+    """``attempt(index)`` from ``count`` threads released together; the answers in index order."""
+    barrier = threading.Barrier(count)
+    answers: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            answers[index] = attempt(index)
+        except BaseException as error:  # noqa: BLE001 - re-raised below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        # A thread's exception would otherwise leave a silent None among the answers.
+        raise RuntimeError(f"{len(errors)} of {count} attempts raised") from errors[0]
+    return answers

@@ -3,7 +3,6 @@ does, and two syncs of the same sellers at once open each violation once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from account_health.models import Violation
 from core.models import OutboxEvent
 from ratings.selectors import Rate, RateMetrics
 from tests.factories import SellerFactory
+from tests.utils import parallel
 
 
 def _metrics(seller_id, *, defects=0, late=0, total=100):
@@ -79,25 +79,14 @@ def test_one_sync_opens_and_resolves_for_many_sellers_with_their_events():
 def test_two_syncs_of_the_same_sellers_at_once_open_each_violation_once():
     sellers = [SellerFactory().pk for _ in range(20)]
     metrics = {seller_id: _metrics(seller_id, defects=5, late=9) for seller_id in sellers}
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def sync() -> None:
+    def sync(_index: int) -> None:
         try:
-            barrier.wait()
             services.metric_violations_sync_many(metrics)
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=sync) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    parallel(2, sync)  # re-raises what a thread raised
     assert len(_open_automatic()) == 40
     assert sorted(
         OutboxEvent.objects.filter(topic="violation.opened").values_list(

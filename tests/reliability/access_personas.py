@@ -284,29 +284,3 @@ class WriteCounter:
 
 
 # --- Over real HTTP -------------------------------------------------------------------------------
-
-
-def parallel(count: int, attempt: Any) -> list[Any]:
-    """``attempt(index)`` from ``count`` threads released together; the answers in index order."""
-    import threading
-
-    barrier = threading.Barrier(count)
-    answers: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            answers[index] = attempt(index)
-        except BaseException as error:  # noqa: BLE001 - re-raised below, in the test's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        # A thread's exception would otherwise leave a silent None among the answers.
-        raise RuntimeError(f"{len(errors)} of {count} attempts raised") from errors[0]
-    return answers

@@ -33,8 +33,7 @@ from tests.factories import AddressFactory, OfferFactory, SellerFactory, UserFac
 from tests.fulfillment.factories import template
 from tests.invitations.factories import BROWSER, customer, make_drop
 from tests.promotions.factories import CampaignFactory
-from tests.reliability.access_personas import parallel
-from tests.utils import child_env, database_url
+from tests.utils import child_env, database_url, parallel
 
 PARALLEL = 50
 WORKERS = 6

@@ -275,9 +275,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "ratings.tasks.refresh_dirty_task",
         "schedule": timedelta(seconds=3),
     },
+    # Every night every seller's rating from the stored scores; once a week every score rederived
+    # from the orders as well, the audit of the incremental path.
+    "ratings-nightly-recompute": {
+        "task": "ratings.tasks.nightly_recompute_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "ratings-full-recompute": {
         "task": "ratings.tasks.full_recompute_task",
-        "schedule": crontab(hour=2, minute=30),
+        "schedule": crontab(hour=3, minute=30, day_of_week="sunday"),
     },
     "account-health-deactivations": {
         "task": "account_health.tasks.deactivations_apply_due_task",

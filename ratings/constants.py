@@ -1,6 +1,6 @@
 """Every number of the Order Quality Score and the seller rating, with where it comes from."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 # --- Order Quality Score (100-point scale) -------------------------------------------------------
 NO_PROBLEM = 100  # the programme's "+1" per good order, on a 100-point scale
@@ -47,6 +47,9 @@ MATURITY_AFTER_DELIVERY = timedelta(days=30)
 WINDOW = timedelta(days=365)
 HALF_LIFE_DAYS = 90.0  # an order from three months ago counts half as much as today's
 WEIGHTING_VERSION = "exp-decay-half-life-90d-cut-365d-v1"
+# Where the stored weights count from (OrderScore.weight): any fixed moment does, the factor it
+# leaves cancels out of the average. A weight reaches float8's limit 1023 half-lives later.
+WEIGHT_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MIN_MATURE_ORDERS = 10  # below this the seller is "not yet rated": too few orders to judge fairly
 
 # Bands on the 100-point scale, modelled on the published marketplace seller-rating bands
@@ -71,8 +74,9 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 REFRESH_BATCH_SIZE = 20_000  # dirty orders rescored per set-based statement
-# The full recompute scores the window in slices of time (orders are stored roughly in the order
-# they were placed, so a slice reads neighbouring pages), which lets the command show progress.
+# The rederivation of every score from the orders (the weekly audit of the incremental path) scores
+# the window in slices of time (orders are stored roughly in the order they were placed, so a slice
+# reads neighbouring pages), which lets the command show progress.
 FULL_RECOMPUTE_SLICES = 4
 SELLERS_BY_INDEX_MAX = 1000  # a refresh of more sellers than this aggregates every seller
 # The business-day calendar table the SQL scorer joins: filled from core.clock on first use, from

@@ -28,9 +28,44 @@ class OrderScore(models.Model):
     bonus = models.PositiveSmallIntegerField(default=0)
     # When the score last changed: the recompute leaves unchanged rows alone.
     computed_at = models.DateTimeField()
+    # The order's weight in the rating up to a factor that every order of the window shares:
+    # 2 ** (days from WEIGHT_EPOCH to placed_at / HALF_LIFE_DAYS). With exponential decay the ratio
+    # of two orders' weights never changes, so the average is sum(score * weight) / sum(weight),
+    # and reading it costs no power() per order.
+    weight = models.FloatField(default=0)
+    # What the rate metrics read besides the masks, copied from the order when it is scored, so that
+    # one pass over the scores gives the rating and the metrics of every seller.
+    ship_by = models.DateField(null=True)
+    shipped_at = models.DateTimeField(null=True)
+    has_valid_tracking = models.BooleanField(default=False)
+    # The next moment at which time alone changes the score or its maturity (the 30 days after
+    # delivery end, a buyer message's 24 hours run out, the ship-by day passes unshipped): the
+    # refresh rescoring the orders that are due keeps a rating current without any event.
+    rescore_at = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["seller", "placed_at"])]
+        indexes = [
+            # Covers the rating and the metrics: the nightly aggregation of every seller reads
+            # this index alone, about as fast as counting the window's orders.
+            models.Index(
+                fields=["seller", "placed_at"],
+                include=[
+                    "score",
+                    "weight",
+                    "is_mature",
+                    "fired",
+                    "ship_by",
+                    "shipped_at",
+                    "has_valid_tracking",
+                ],
+                name="ratings_score_seller_cover",
+            ),
+            models.Index(
+                fields=["rescore_at"],
+                condition=models.Q(rescore_at__isnull=False),
+                name="ratings_score_rescore_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.score}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from core.clock import add_business_days, business_days_between
@@ -98,6 +98,32 @@ def score_order(facts: OrderFacts, now: datetime) -> Score:
         is_mature,
         trace_of(fired, met, placed_at=facts.placed_at, promised_latest=facts.promised_latest),
     )
+
+
+def rescore_at(facts: OrderFacts, now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which time alone changes what score_order says (its score,
+    maturity or trace), or None when only an event can."""
+    if facts.status == "cancelled" and facts.cancelled_by != "seller":
+        return None
+    moments = []
+    if (
+        facts.status != "cancelled"
+        and facts.delivered_at is not None
+        and now - facts.delivered_at < MATURITY_AFTER_DELIVERY
+    ):
+        moments.append(facts.delivered_at + MATURITY_AFTER_DELIVERY)
+    if "no_reply_24h" not in score_order(facts, now).trace["fired"]:
+        waiting = [
+            sent_at
+            for sent_at, replied_at in facts.message_times
+            if replied_at is None and now - sent_at <= REPLY_WITHIN
+        ]
+        if waiting:
+            # Overdue once strictly more than 24 hours have passed: a microsecond later.
+            moments.append(min(waiting) + REPLY_WITHIN + timedelta(microseconds=1))
+    if facts.status == "placed" and facts.shipped_at is None and now.date() <= facts.ship_by:
+        moments.append(datetime.combine(facts.ship_by + timedelta(days=1), time.min, tzinfo=UTC))
+    return min(moments, default=None)
 
 
 def counted_problem(fired: Sequence[str]) -> str:

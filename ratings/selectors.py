@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,7 +12,6 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core import clock
-from marketplace.models import Seller
 from ratings.constants import (
     CANCELLATION_WINDOW,
     LATE_SHIPMENT_WINDOW,
@@ -90,31 +90,27 @@ class RateMetrics:
         return rows
 
 
-def rate_metrics_for(
-    now: datetime, seller_ids: list[int] | None, *, wanted: list[int] | None = None
-) -> dict[int, RateMetrics]:
-    """The rate metrics of these sellers (every seller when None), in one statement; ``wanted``
-    narrows the sellers returned when the statement reads everyone."""
+def rate_metrics_from_counts(seller_id: int, now: datetime, counts: Sequence[int]) -> RateMetrics:
+    """From the eight counts of ``ratings.sql.SELLER_AGGREGATES``, in its order."""
+    return RateMetrics(
+        seller_id=seller_id,
+        computed_at=now,
+        order_defect=Rate(counts[1], counts[0], ORDER_DEFECT_WINDOW.days),
+        cancellation=Rate(counts[3], counts[2], CANCELLATION_WINDOW.days),
+        late_shipment=Rate(counts[5], counts[4], LATE_SHIPMENT_WINDOW.days),
+        valid_tracking=Rate(counts[7], counts[6], VALID_TRACKING_WINDOW.days),
+    )
+
+
+def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, RateMetrics]:
+    """The rate metrics of these sellers (every seller when None) from their stored order scores,
+    in one statement."""
     from ratings import sql
 
-    counts = sql.rate_counts(now, seller_ids)
-    if wanted is not None:
-        seller_ids = wanted
-    elif seller_ids is None:
-        seller_ids = list(Seller.objects.values_list("pk", flat=True))
-    empty = (0,) * 8
-    result = {}
-    for seller_id in seller_ids:
-        c = counts.get(seller_id, empty)
-        result[seller_id] = RateMetrics(
-            seller_id=seller_id,
-            computed_at=now,
-            order_defect=Rate(c[1], c[0], ORDER_DEFECT_WINDOW.days),
-            cancellation=Rate(c[3], c[2], CANCELLATION_WINDOW.days),
-            late_shipment=Rate(c[5], c[4], LATE_SHIPMENT_WINDOW.days),
-            valid_tracking=Rate(c[7], c[6], VALID_TRACKING_WINDOW.days),
-        )
-    return result
+    return {
+        row[0]: rate_metrics_from_counts(row[0], now, row[4:])
+        for row in sql.seller_aggregates(now, seller_ids)
+    }
 
 
 def _rate_from_json(row: dict[str, Any]) -> Rate:

@@ -7,6 +7,7 @@ exactly what the incremental path gave.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -26,7 +27,9 @@ from ratings.constants import (
 )
 from ratings.models import OrderScore
 from ratings.scoring import OrderFacts, band_for
-from ratings.selectors import rate_metrics_for
+from ratings.selectors import rate_metrics_from_counts
+
+logger = logging.getLogger(__name__)
 
 
 def orders_mark_dirty(orders: Sequence[tuple[int, int]]) -> None:
@@ -99,15 +102,14 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
     # Past a thousand sellers, looking each one up by index costs more than aggregating everyone
     # (measured on 10,000 sellers: 6,300 by index 4 to 7 s, all of them 1.3 to 2.5 s).
     read = None if ids is None or len(ids) > SELLERS_BY_INDEX_MAX else ids
-    averages = sql.weighted_averages(now, read)
+    aggregates = sql.seller_aggregates(now, read)
     if read is None and ids is not None:
         wanted = set(ids)
-        averages = [row for row in averages if row[0] in wanted]
-    if not averages:
+        aggregates = [row for row in aggregates if row[0] in wanted]
+    if not aggregates:
         return 0
-    metrics = rate_metrics_for(now, read, wanted=[row[0] for row in averages])
     rows = []
-    for seller_id, average, scored, mature in averages:
+    for seller_id, average, scored, mature, *counts in aggregates:
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None
         score = round(average, 2) if is_rated else None
         rows.append(
@@ -117,7 +119,7 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
                 "band": band_for(score) if is_rated else "",
                 "scored_orders": scored,
                 "mature_orders": mature,
-                "metrics": metrics[seller_id].as_json(),
+                "metrics": rate_metrics_from_counts(seller_id, now, counts).as_json(),
             }
         )
     changed = sql.seller_ratings_store(now, rows, version=WEIGHTING_VERSION)
@@ -126,10 +128,30 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
     return len(rows)
 
 
-def refresh_dirty(*, now: datetime | None = None, batch_size: int = REFRESH_BATCH_SIZE) -> int:
-    """Rescore every dirty order, a batch per statement, then refresh each affected seller once,
-    in the same transaction as the claim of the dirty rows (a crash leaves them dirty)."""
+def orders_mark_due(now: datetime) -> None:
+    """Queue the orders whose score time alone has changed by ``now`` (see OrderScore.rescore_at);
+    rescoring one moves its rescore_at past ``now``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ratings_dirtyorder (order_id, seller_id, marked_at)"
+            " SELECT order_id, seller_id, now() FROM ratings_orderscore WHERE rescore_at <= %s"
+            " ON CONFLICT (order_id) DO NOTHING",
+            [now],
+        )
+
+
+def refresh_dirty(
+    *,
+    now: datetime | None = None,
+    batch_size: int = REFRESH_BATCH_SIZE,
+    refresh_sellers: bool = True,
+) -> int:
+    """Rescore every dirty order and every order that time made due, a batch per statement, then
+    refresh each affected seller once, in the same transaction as the claim of the dirty rows (a
+    crash leaves them dirty). ``refresh_sellers=False`` leaves the sellers to a caller that
+    refreshes every seller next."""
     now = now or clock.now()
+    orders_mark_due(now)
     handled = 0
     while True:
         with transaction.atomic():
@@ -149,9 +171,29 @@ def refresh_dirty(*, now: datetime | None = None, batch_size: int = REFRESH_BATC
                 "t.order_id = ANY(%(ids)s)",
                 {"ids": [order_id for order_id, _ in claimed]},
             )
-            seller_ratings_refresh([seller_id for _, seller_id in claimed], now=now)
+            if refresh_sellers:
+                seller_ratings_refresh([seller_id for _, seller_id in claimed], now=now)
             handled += len(claimed)
     return handled
+
+
+def nightly_recompute(
+    *, now: datetime | None = None, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """The nightly job: rescore what is dirty or due, drop the scores that left the window, and
+    compute every seller's rating, metrics and history row afresh from the scores of the whole
+    window. Returns the number of sellers. (full_recompute also rederives every score.)"""
+    now = now or clock.now()
+    sellers = Seller.objects.count()
+    rescored = refresh_dirty(now=now, refresh_sellers=False)
+    if progress:
+        progress(rescored, rescored + sellers)
+    with transaction.atomic():
+        OrderScore.objects.filter(placed_at__lte=now - WINDOW).delete()
+        refreshed = seller_ratings_refresh(None, now=now)
+    if progress:
+        progress(rescored + sellers, rescored + sellers)
+    return refreshed
 
 
 def full_recompute(
@@ -160,18 +202,19 @@ def full_recompute(
     slices: int = FULL_RECOMPUTE_SLICES,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Every order of the window and every seller, from scratch: the nightly check on the
-    incremental path, which must agree with it exactly. Returns the number of orders scored."""
+    """Every order of the window rederived from its source rows, then every seller: the weekly
+    audit of the incremental path, which must agree with it exactly (the scores it had to correct
+    are logged: anything but none means an event went missing). Returns the orders scored."""
     now = now or clock.now()
     since = now - WINDOW
     sellers = Seller.objects.count()
     step = (now - since) / slices
-    scored = 0
+    scored = corrected = 0
     for index in range(slices):
         low = since + step * index
         high = now + WINDOW if index == slices - 1 else low + step
         with transaction.atomic():
-            count, _changed, _added = sql.scores_store(
+            count, changed, added = sql.scores_store(
                 now,
                 "o.placed_at > %(low)s AND o.placed_at <= %(high)s",
                 # An order's placed_at never changes; if it did, the insert's ON CONFLICT would
@@ -180,6 +223,7 @@ def full_recompute(
                 {"low": low, "high": high},
             )
         scored += count
+        corrected += changed + added
         if progress:
             # The number of orders is known only once every slice is scored: estimate it.
             progress(scored, scored * slices // (index + 1) + sellers)
@@ -188,4 +232,5 @@ def full_recompute(
         seller_ratings_refresh(None, now=now)
     if progress:
         progress(scored + sellers, scored + sellers)
+    logger.info("ratings full recompute: %d orders scored, %d scores corrected", scored, corrected)
     return scored

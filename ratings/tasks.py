@@ -8,6 +8,11 @@ def refresh_dirty_task() -> int:
     return services.refresh_dirty()
 
 
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def nightly_recompute_task() -> int:
+    return services.nightly_recompute()
+
+
 @shared_task(ignore_result=True, soft_time_limit=3000, time_limit=3300)
 def full_recompute_task() -> int:
     return services.full_recompute()

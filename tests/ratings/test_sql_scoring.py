@@ -22,9 +22,9 @@ from django.db import DatabaseError, connection
 from core.clock import add_business_days
 from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
 from ratings import services, sql
-from ratings.constants import BONUS_CONDITIONS, FIRED_ORDER, WINDOW
+from ratings.constants import BONUS_CONDITIONS, FIRED_ORDER, HALF_LIFE_DAYS, WEIGHT_EPOCH, WINDOW
 from ratings.models import DirtyOrder, OrderScore, SellerRating
-from ratings.scoring import fired_from_mask, met_from_mask, score_order, trace_of
+from ratings.scoring import fired_from_mask, met_from_mask, rescore_at, score_order, trace_of
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 FIRST_PLACED = datetime(2026, 3, 20, tzinfo=UTC)
@@ -192,6 +192,10 @@ def _good_orders(shopper, seller, count: int, *, seed: int) -> list[int]:
     return batch.save()
 
 
+def outcome(result):
+    return (result.score, result.counted_problem, result.is_mature, result.trace)
+
+
 def _python_scores(order_ids, now=NOW):
     return {order.pk: score_order(facts, now) for order, facts in services.facts_for(order_ids)}
 
@@ -221,9 +225,22 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
     rows = sql.scores_select(NOW, order_ids)
     assert [row[0] for row in rows] == sorted(order_ids)
     promised = dict(Order.objects.values_list("pk", "promised_delivery_latest"))
-    seen_fired, seen_bonus = set(), set()
-    for order_id, _seller, placed_at, score, counted, perfect, mature, fired, bonus in rows:
+    facts = dict(services.facts_for(order_ids))
+    facts = {order.pk: order_facts for order, order_facts in facts.items()}
+    seen_fired, seen_bonus, seen_due = set(), set(), 0
+    for row in rows:
+        order_id, _seller, placed_at, score, counted, perfect, mature, fired, bonus = row[:9]
+        weight, rescore = row[9], row[-1]
         expected = python[order_id]
+        days = (placed_at - WEIGHT_EPOCH).total_seconds() / 86400
+        assert weight == pytest.approx(2 ** (days / HALF_LIFE_DAYS), rel=1e-12)
+        assert rescore == rescore_at(facts[order_id], NOW), order_id
+        if rescore is not None:
+            # The first moment at which the clock alone changes the outcome, not a moment later.
+            seen_due += 1
+            assert outcome(score_order(facts[order_id], rescore)) != outcome(expected)
+            earlier = rescore - timedelta(microseconds=1)
+            assert outcome(score_order(facts[order_id], earlier)) == outcome(expected)
         got = (score, counted, perfect, mature)
         assert got == (
             expected.score,
@@ -248,6 +265,7 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
     assert seen_fired == set(range(1 << len(FIRED_ORDER)))
     assert seen_bonus == set(range(1 << len(BONUS_CONDITIONS)))
     assert sum(1 for result in python.values() if result.score is None) == 2
+    assert seen_due >= 20
 
 
 @pytest.mark.django_db
@@ -280,9 +298,6 @@ def test_the_full_recompute_writes_only_the_scores_that_changed(shopper, seller)
     # An hour later only orders crossing the 30-day maturity line or a 24-hour reply deadline
     # have moved, and only their rows were written.
     moved = {order for order, at in unchanged.items() if at != first[order]}
-
-    def outcome(result):
-        return (result.score, result.counted_problem, result.is_mature, result.trace)
 
     before, after = _python_scores(list(first)), _python_scores(list(first), now=later)
     expected = {order for order in first if outcome(before[order]) != outcome(after[order])}
@@ -388,14 +403,59 @@ def test_a_refresh_of_many_sellers_reads_everyone_but_writes_only_them(
     mine = _good_orders(shopper, seller, 12, seed=12)
     _good_orders(shopper, seller_b, 12, seed=13)
     services.full_recompute(now=NOW)
-    untouched = SellerRating.objects.get(seller=seller_b).computed_at
+    # Marked, so that a rewrite shows; at NOW nothing of hers is due for a rescore by time alone.
+    untouched = NOW - timedelta(days=1)
+    SellerRating.objects.filter(seller=seller_b).update(computed_at=untouched)
     GuaranteeClaim.objects.create(order_id=mine[0], reason="x", filed_at=NOW)
     services.orders_mark_dirty([(mine[0], seller.pk)])
     monkeypatch.setattr(services, "SELLERS_BY_INDEX_MAX", 0)
-    later = NOW + timedelta(minutes=5)
+    later = NOW
     services.refresh_dirty(now=later)
     assert SellerRating.objects.get(seller=seller_b).computed_at == untouched
     refreshed = SellerRating.objects.values("score", "metrics").get(seller=seller)
     assert refreshed["metrics"]["order_defect_rate"]["numerator"] == 1
     services.full_recompute(now=later)
     assert SellerRating.objects.values("score", "metrics").get(seller=seller) == refreshed
+
+
+def _stored_state():
+    return (
+        sorted(
+            OrderScore.objects.values_list(
+                "order_id", "score", "counted_problem", "is_mature", "fired", "bonus", "rescore_at"
+            )
+        ),
+        sorted(
+            SellerRating.objects.values_list(
+                "seller_id", "score", "band", "scored_orders", "mature_orders", "metrics"
+            )
+        ),
+    )
+
+
+@pytest.mark.django_db
+def test_time_alone_rescores_the_due_orders_as_a_rederivation_would(shopper, seller, seller_b):
+    """No event between the moments: the refresh finds the orders whose maturity, reply deadline or
+    ship-by day has passed, and the nightly recompute gives what rederiving everything gives."""
+    _good_orders(shopper, seller, 30, seed=14)
+    _good_orders(shopper, seller_b, 30, seed=15)
+    batch = _Batch(shopper, seller)
+    # Placed, not shipped, ship-by tomorrow: late once the day after it begins.
+    batch.order(placed_at=NOW - timedelta(days=1), ship_by=(NOW + timedelta(days=1)).date())
+    waiting = batch.order(placed_at=NOW - timedelta(days=1), ship_by=NOW.date())
+    batch.add(waiting, BuyerMessage, body="?", sent_at=NOW - timedelta(hours=2))
+    batch.save()
+    services.full_recompute(now=NOW)
+    moments = [NOW + timedelta(hours=23), NOW + timedelta(days=2), NOW + timedelta(days=40)]
+    for moment in moments:
+        due = OrderScore.objects.filter(rescore_at__lte=moment).count()
+        assert due > 0
+        assert services.refresh_dirty(now=moment) == due
+        incremental = _stored_state()
+        services.nightly_recompute(now=moment)
+        assert _stored_state() == incremental
+        services.full_recompute(now=moment)
+        assert _stored_state() == incremental, moment
+    # Forty days on, every order is mature or waits for an event (the two never shipped).
+    assert not OrderScore.objects.filter(rescore_at__isnull=False).exists()
+    assert OrderScore.objects.filter(score__isnull=False, is_mature=False).count() == 2

@@ -264,8 +264,9 @@ WHERE {{sellers}}
 """  # noqa: S608 - built from constants; values go as parameters
 
 # The sellers' new ratings arrive as one JSON document (quoting arrays of JSON client-side cost more
-# than the aggregation). Writes the ratings and today's history row, and an outbox event for each
-# seller whose metrics changed; returns those sellers.
+# than the aggregation). Writes the ratings that changed (a nightly run over ten thousand sellers
+# rewrote every row, and left as many dead ones) and today's history row, and an outbox event for
+# each seller whose metrics changed; returns those sellers.
 STORE_SELLER_RATINGS = """
 WITH r AS (
   SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(seller_id bigint, score float8,
@@ -282,12 +283,19 @@ stored AS (
     scored_orders = EXCLUDED.scored_orders, mature_orders = EXCLUDED.mature_orders,
     metrics = EXCLUDED.metrics, weighting_version = EXCLUDED.weighting_version,
     computed_at = EXCLUDED.computed_at
+  WHERE (ratings_sellerrating.score, ratings_sellerrating.band, ratings_sellerrating.scored_orders,
+         ratings_sellerrating.mature_orders, ratings_sellerrating.metrics,
+         ratings_sellerrating.weighting_version)
+    IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band, EXCLUDED.scored_orders,
+                      EXCLUDED.mature_orders, EXCLUDED.metrics, EXCLUDED.weighting_version)
   RETURNING 1
 ),
 history AS (
   INSERT INTO ratings_ratinghistory (seller_id, day, score, band)
   SELECT seller_id, %(today)s, score, band FROM r
   ON CONFLICT (seller_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
+  WHERE (ratings_ratinghistory.score, ratings_ratinghistory.band)
+    IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
   RETURNING 1
 ),
 changed AS (
@@ -401,9 +409,9 @@ def seller_aggregates(now: datetime, seller_ids: list[int] | None) -> list[tuple
     ).replace("{sellers}", _seller_filter("s.id", seller_ids))
     with _cursor() as cursor:
         if seller_ids is None:
-            # Over every seller the planner prefers a parallel scan of the table, which took
-            # 180 to 200 ms on a million scores where the covering index took 110 to 120 ms (as
-            # long as counting the window's orders by their own index).
+            # Over every seller the planner prefers a parallel scan of the table, or of a smaller
+            # index and the table: on a million scores 0.38 to 0.4 s, against 0.3 s for the
+            # parallel read of the covering index alone.
             cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
         cursor.execute(statement, {**_params(now), "sellers": seller_ids})
         rows = cursor.fetchall()

@@ -33,7 +33,9 @@ class RatingOutput(serializers.Serializer):
     weighting = serializers.DictField()
     bands = serializers.ListField(child=serializers.DictField())
     metrics = MetricsOutput()
-    computed_at = serializers.DateTimeField(allow_null=True)
+    computed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the rating or its metrics last changed."
+    )
 
 
 class HistoryOutput(serializers.Serializer):

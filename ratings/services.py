@@ -89,10 +89,14 @@ def facts_for(order_ids: Sequence[int]) -> list[tuple[Order, OrderFacts]]:
 
 
 @transaction.atomic
-def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -> int:
+def seller_ratings_refresh(
+    seller_ids: Sequence[int] | None, *, now: datetime, rewrite: bool = False
+) -> int:
     """Aggregate the sellers' scores (every seller when None), recompute their rate metrics, keep
     today's history row; set-based, so the nightly recompute of every seller is a few statements.
-    Account health hears of the sellers whose metrics changed."""
+    Only the ratings that changed are written, unless ``rewrite`` (the weekly audit rewrites all,
+    so that a changed target or window reaches every stored metric). Account health hears of the
+    sellers whose metrics changed."""
     ids = None if seller_ids is None else sorted(set(seller_ids))
     # One seller stage at a time: two refreshes that scored orders of the same seller at once
     # would each aggregate without the other's uncommitted scores, and the last to commit would
@@ -108,24 +112,38 @@ def seller_ratings_refresh(seller_ids: Sequence[int] | None, *, now: datetime) -
         aggregates = [row for row in aggregates if row[0] in wanted]
     if not aggregates:
         return 0
-    rows = []
+    stored = sql.stored_ratings(read)
+    rows, history = [], ([], [], [])
     for seller_id, average, scored, mature, *counts in aggregates:
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None
         score = round(average, 2) if is_rated else None
+        band = band_for(score) if is_rated else ""
+        history[0].append(seller_id)
+        history[1].append(score)
+        history[2].append(band)
+        if not rewrite and stored.get(seller_id) == (
+            score,
+            band,
+            scored,
+            mature,
+            WEIGHTING_VERSION,
+            tuple(counts),
+        ):
+            continue
         rows.append(
             {
                 "seller_id": seller_id,
                 "score": score,
-                "band": band_for(score) if is_rated else "",
+                "band": band,
                 "scored_orders": scored,
                 "mature_orders": mature,
                 "metrics": rate_metrics_from_counts(seller_id, now, counts).as_json(),
             }
         )
-    changed = sql.seller_ratings_store(now, rows, version=WEIGHTING_VERSION)
+    changed = sql.seller_ratings_store(now, rows, history, version=WEIGHTING_VERSION)
     if changed:
         outbox.wake_relay_on_commit()
-    return len(rows)
+    return len(aggregates)
 
 
 def orders_mark_due(now: datetime) -> None:
@@ -229,7 +247,7 @@ def full_recompute(
             progress(scored, scored * slices // (index + 1) + sellers)
     with transaction.atomic():
         OrderScore.objects.filter(placed_at__lte=since).delete()
-        seller_ratings_refresh(None, now=now)
+        seller_ratings_refresh(None, now=now, rewrite=True)
     if progress:
         progress(scored + sellers, scored + sellers)
     logger.info("ratings full recompute: %d orders scored, %d scores corrected", scored, corrected)

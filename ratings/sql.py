@@ -263,10 +263,11 @@ FROM marketplace_seller s LEFT JOIN (
 WHERE {{sellers}}
 """  # noqa: S608 - built from constants; values go as parameters
 
-# The sellers' new ratings arrive as one JSON document (quoting arrays of JSON client-side cost more
-# than the aggregation). Writes the ratings that changed (a nightly run over ten thousand sellers
-# rewrote every row, and left as many dead ones) and today's history row, and an outbox event for
-# each seller whose metrics changed; returns those sellers.
+# The sellers' changed ratings arrive as one JSON document (quoting arrays of JSON client-side cost
+# more than the aggregation), and today's history row of every seller as three arrays. Writes the
+# ratings and the history rows that differ, and an outbox event for each seller whose metrics
+# changed. (Sending and rewriting all ten thousand ratings, 6.6 MB of JSON, took 0.4 to 0.6 s of a
+# nightly run that found few changed.)
 STORE_SELLER_RATINGS = """
 WITH r AS (
   SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(seller_id bigint, score float8,
@@ -292,7 +293,9 @@ stored AS (
 ),
 history AS (
   INSERT INTO ratings_ratinghistory (seller_id, day, score, band)
-  SELECT seller_id, %(today)s, score, band FROM r
+  SELECT seller_id, %(today)s, score, band
+  FROM unnest(%(history_sellers)s::bigint[], %(history_scores)s::float8[],
+              %(history_bands)s::varchar[]) AS h(seller_id, score, band)
   ON CONFLICT (seller_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
   WHERE (ratings_ratinghistory.score, ratings_ratinghistory.band)
     IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
@@ -426,13 +429,52 @@ def seller_stage_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ratings.seller_stage'))")
 
 
-def seller_ratings_store(now: datetime, rows: list[dict[str, Any]], *, version: str) -> int:
-    """Store the sellers' ratings (see STORE_SELLER_RATINGS); returns how many were told."""
+# Per seller: what SellerRating holds, in the shape seller_ratings_refresh compares, the metric
+# counts in SELLER_AGGREGATES' order.
+_METRIC_COUNTS = ", ".join(
+    f"(metrics #>> '{{{name},{part}}}')::int"
+    for name in (
+        "order_defect_rate",
+        "cancellation_rate",
+        "late_shipment_rate",
+        "valid_tracking_rate",
+    )
+    for part in ("denominator", "numerator")
+)
+_STORED_RATINGS = f"""
+SELECT seller_id, score, band, scored_orders, mature_orders, weighting_version,
+  ARRAY[{_METRIC_COUNTS}]
+FROM ratings_sellerrating WHERE {{sellers}}
+"""  # noqa: S608 - built from constants
+
+
+def stored_ratings(seller_ids: list[int] | None) -> dict[int, tuple[Any, ...]]:
+    """(score, band, scored, mature, weighting version, metric counts) per stored seller."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORED_RATINGS.replace("{sellers}", _seller_filter("seller_id", seller_ids)),
+            {"sellers": seller_ids},
+        )
+        return {row[0]: (*row[1:6], tuple(row[6])) for row in cursor.fetchall()}
+
+
+def seller_ratings_store(
+    now: datetime,
+    rows: list[dict[str, Any]],
+    history: tuple[list[int], list[float | None], list[str]],
+    *,
+    version: str,
+) -> int:
+    """Store the changed ratings and today's history (see STORE_SELLER_RATINGS); returns how many
+    sellers were told."""
     with _cursor() as cursor:
         cursor.execute(
             STORE_SELLER_RATINGS,
             {
                 "rows": json.dumps(rows),
+                "history_sellers": history[0],
+                "history_scores": history[1],
+                "history_bands": history[2],
                 "version": version,
                 "now": now,
                 "now_text": now.isoformat(),

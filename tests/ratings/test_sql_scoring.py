@@ -23,7 +23,7 @@ from core.clock import add_business_days
 from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
 from ratings import services, sql
 from ratings.constants import BONUS_CONDITIONS, FIRED_ORDER, HALF_LIFE_DAYS, WEIGHT_EPOCH, WINDOW
-from ratings.models import DirtyOrder, OrderScore, SellerRating
+from ratings.models import DirtyOrder, OrderScore, RatingHistory, SellerRating
 from ratings.scoring import fired_from_mask, met_from_mask, rescore_at, score_order, trace_of
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
@@ -459,3 +459,20 @@ def test_time_alone_rescores_the_due_orders_as_a_rederivation_would(shopper, sel
     # Forty days on, every order is mature or waits for an event (the two never shipped).
     assert not OrderScore.objects.filter(rescore_at__isnull=False).exists()
     assert OrderScore.objects.filter(score__isnull=False, is_mature=False).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_nightly_recompute_keeps_a_daily_history_and_rewrites_only_changed_ratings(
+    shopper, seller, seller_b
+):
+    _good_orders(shopper, seller, 15, seed=16)
+    services.full_recompute(now=NOW)
+    quiet = NOW + timedelta(days=60)  # every order mature, nothing left to change by time
+    services.nightly_recompute(now=quiet)
+    before = dict(SellerRating.objects.values_list("seller_id", "computed_at"))
+    assert before[seller.pk] == quiet
+    services.nightly_recompute(now=quiet + timedelta(days=1))
+    assert dict(SellerRating.objects.values_list("seller_id", "computed_at")) == before
+    days = RatingHistory.objects.filter(seller=seller).values_list("day", flat=True)
+    assert {quiet.date(), (quiet + timedelta(days=1)).date()} <= set(days)
+    assert RatingHistory.objects.filter(seller=seller_b, day=quiet.date()).exists()

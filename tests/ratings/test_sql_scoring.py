@@ -15,8 +15,10 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection
 
 from core.clock import add_business_days
@@ -476,3 +478,17 @@ def test_the_nightly_recompute_keeps_a_daily_history_and_rewrites_only_changed_r
     days = RatingHistory.objects.filter(seller=seller).values_list("day", flat=True)
     assert {quiet.date(), (quiet + timedelta(days=1)).date()} <= set(days)
     assert RatingHistory.objects.filter(seller=seller_b, day=quiet.date()).exists()
+
+
+@pytest.mark.django_db
+def test_the_recompute_command_runs_the_nightly_job_or_the_rederivation(shopper, seller):
+    _good_orders(shopper, seller, 12, seed=17)
+    out = StringIO()
+    call_command("recompute_ratings", stdout=out)
+    # Nothing was scored yet and nothing is due: the nightly job rates from what is stored.
+    assert "Recomputed the ratings of" in out.getvalue()
+    assert not OrderScore.objects.exists()
+    call_command("recompute_ratings", "--rederive", stdout=out)
+    assert "Rederived 12 order scores" in out.getvalue()
+    assert OrderScore.objects.count() == 12
+    assert SellerRating.objects.get(seller=seller).scored_orders == 12

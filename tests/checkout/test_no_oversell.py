@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -11,6 +9,7 @@ from checkout import services
 from checkout.errors import OutOfStock
 from marketplace.models import Offer, Order, OrderLine
 from tests.factories import AddressFactory, OfferFactory, UserFactory
+from tests.utils import parallel
 
 BUYERS = 60
 STOCK = 10
@@ -21,33 +20,23 @@ def test_sixty_concurrent_checkouts_for_stock_ten_sell_exactly_ten():
     offer = OfferFactory(stock=STOCK)
     buyers = [UserFactory() for _ in range(BUYERS)]
     addresses = [AddressFactory(owner=buyer) for buyer in buyers]
-    barrier = threading.Barrier(BUYERS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def buy(index: int) -> None:
+    def buy(index: int) -> str:
         try:
-            barrier.wait()
             services.checkout_place(
                 buyers[index],
                 lines=[services.CartLine(offer.pk, 1)],
                 address_id=addresses[index].pk,
             )
-            result = "ok"
+            return "ok"
         except OutOfStock:
-            result = "out_of_stock"
+            return "out_of_stock"
         except Exception as error:  # noqa: BLE001 - any other outcome fails the test below
-            result = repr(error)
+            return repr(error)
         finally:
             connection.close()
-        with lock:
-            outcomes.append(result)
 
-    threads = [threading.Thread(target=buy, args=(i,)) for i in range(BUYERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = parallel(BUYERS, buy)
 
     assert sorted(set(outcomes)) == ["ok", "out_of_stock"]
     assert outcomes.count("ok") == STOCK

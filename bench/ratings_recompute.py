@@ -151,6 +151,7 @@ def _snapshot() -> tuple[list, list]:
                 "fired",
                 "bonus",
                 "rescore_at",
+                "recount_at",
             )
         ),
     )

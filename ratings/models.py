@@ -42,16 +42,21 @@ class OrderScore(models.Model):
     # delivery end, a buyer message's 24 hours run out, the ship-by day passes unshipped): the
     # refresh rescoring the orders that are due keeps a rating current without any event.
     rescore_at = models.DateTimeField(null=True)
+    # The next moment at which time alone moves the order into or out of the rating's window or a
+    # rate metric's (it leaves the 365 days, the 60 or 30 days of a metric pass it, its ship-by day
+    # passes): the same refresh keeps the counts current, and the nightly recompute finds nothing
+    # left to change. Null for orders that are not scored.
+    recount_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [
-            models.Index(fields=["seller", "placed_at"]),
-            # Covers the rating and the metrics: the nightly pass over the window reads this index
-            # alone, in parallel.
+            # Covers the rating and the metrics, seller by seller: the pass over every seller's
+            # window reads this index alone, in parallel, and aggregates in its order with no hash
+            # table (about half the time of the same pass in placed_at order). Also a seller's
+            # scores in the API.
             models.Index(
-                fields=["placed_at"],
+                fields=["seller", "placed_at"],
                 include=[
-                    "seller",
                     "score",
                     "weight",
                     "is_mature",
@@ -60,12 +65,26 @@ class OrderScore(models.Model):
                     "shipped_at",
                     "has_valid_tracking",
                 ],
-                name="ratings_score_window_cover",
+                condition=models.Q(score__isnull=False),
+                name="ratings_score_seller_cover",
+            ),
+            # The unscored orders that left the window, for the nightly clean-up (a scored one is
+            # due by recount_at when it leaves, and the refresh drops it). An index of every score
+            # by placed_at would draw the planner away from the seller-sorted pass.
+            models.Index(
+                fields=["placed_at"],
+                condition=models.Q(score__isnull=True),
+                name="ratings_unscored_placed",
             ),
             models.Index(
                 fields=["rescore_at"],
                 condition=models.Q(rescore_at__isnull=False),
                 name="ratings_score_rescore_due",
+            ),
+            models.Index(
+                fields=["recount_at"],
+                condition=models.Q(recount_at__isnull=False),
+                name="ratings_score_recount_due",
             ),
         ]
 

@@ -77,6 +77,30 @@ _CALENDAR = (
 )
 
 
+def _after(moment: str) -> str:
+    """``moment`` when it is still ahead of %(now)s, else NULL (least() skips it)."""
+    return f"CASE WHEN {moment} > %(now)s THEN {moment} END"
+
+
+def _recount_at(placed: str, ship_by: str, shipped: str) -> str:
+    """The first moment after %(now)s at which time alone moves the order into or out of the
+    rating's window or a rate metric's (rescore_at covers what changes its score): the window
+    conditions of SELLER_AGGREGATES turned into moments. The order leaves the rating 365 days after
+    it was placed; the order defects and the cancellations 60 and 30 days after (a microsecond
+    after: those windows include their first moment); it joins the late shipments when its ship-by
+    day has passed and leaves them at the start of the 31st day after it; it leaves the valid
+    tracking 30 days after it shipped."""
+    moments = (
+        f"{placed} + %(window)s",
+        f"{placed} + %(defect_window)s + interval '1 microsecond'",
+        f"{placed} + %(cancel_window)s + interval '1 microsecond'",
+        f"({ship_by} + 1)::timestamp AT TIME ZONE 'UTC'",
+        f"({ship_by} + %(late_days)s + 1)::timestamp AT TIME ZONE 'UTC'",
+        f"{shipped} + %(tracked_window)s + interval '1 microsecond'",
+    )
+    return f"least({', '.join(_after(moment) for moment in moments)})"
+
+
 def _business_day_ordinal(column: str) -> str:
     day = _utc_day(column)
     return (
@@ -102,6 +126,8 @@ _BONUS_CONDITIONS = {
 }
 if set(_PROBLEM_CONDITIONS) != set(FIRED_ORDER) or set(FIRED_ORDER) != set(PROBLEM_SCORES):
     raise RuntimeError("every problem needs a SQL condition, a place in FIRED_ORDER and a score")
+if LATE_SHIPMENT_WINDOW != timedelta(days=LATE_SHIPMENT_WINDOW.days):
+    raise RuntimeError("the late-shipment window counts whole ship-by days")
 if tuple(_BONUS_CONDITIONS) != BONUS_CONDITIONS:
     raise RuntimeError("the SQL bonus conditions must follow BONUS_CONDITIONS")
 
@@ -146,7 +172,9 @@ SELECT f.order_id, f.seller_id, f.placed_at,
   CASE WHEN f.scored THEN least(
     f.matures_at,
     CASE WHEN f.fired & {_NO_REPLY:d} = 0 THEN f.reply_overdue_at END,
-    f.late_at) END AS rescore_at
+    f.late_at) END AS rescore_at,
+  CASE WHEN f.scored THEN {_recount_at("f.placed_at", "f.ship_by", "f.shipped_at")} END
+    AS recount_at
 FROM (
   SELECT o.id AS order_id, o.seller_id, o.placed_at,
     o.status <> 'cancelled' OR o.cancelled_by = 'seller' AS scored,
@@ -188,6 +216,7 @@ _COLUMNS = (
     "shipped_at",
     "has_valid_tracking",
     "rescore_at",
+    "recount_at",
 )
 _SET = ", ".join(f"{column} = s.{column}" for column in _COLUMNS)
 _DIFFERS = (
@@ -231,8 +260,8 @@ SELECT
 # Per seller of ``{sellers}`` (every one, with zeros when it has no scored order): the
 # time-weighted score, the scored and the mature orders, and the counts of the rate metrics (defect
 # total, defects, cancellation total, cancelled, late total, late, tracked total, tracked). One pass
-# over the covering index of the stored scores; buyer and platform cancellations (no score) count
-# nowhere.
+# over the seller-sorted covering index of the stored scores; buyer and platform cancellations (no
+# score) count nowhere.
 SELLER_AGGREGATES = f"""
 SELECT s.id, a.average, coalesce(a.scored, 0), coalesce(a.mature, 0),
   coalesce(a.defect_total, 0), coalesce(a.defects, 0),
@@ -331,6 +360,11 @@ def _params(now: datetime) -> dict[str, Any]:
         "cancel_since": now - CANCELLATION_WINDOW,
         "late_from": (now - LATE_SHIPMENT_WINDOW).date(),
         "tracked_since": now - VALID_TRACKING_WINDOW,
+        "window": WINDOW,
+        "defect_window": ORDER_DEFECT_WINDOW,
+        "cancel_window": CANCELLATION_WINDOW,
+        "late_days": LATE_SHIPMENT_WINDOW.days,
+        "tracked_window": VALID_TRACKING_WINDOW,
     }
 
 

@@ -20,11 +20,22 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection
+from django.db.models import Q
 
 from core.clock import add_business_days
 from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
 from ratings import services, sql
-from ratings.constants import BONUS_CONDITIONS, FIRED_ORDER, HALF_LIFE_DAYS, WEIGHT_EPOCH, WINDOW
+from ratings.constants import (
+    BONUS_CONDITIONS,
+    CANCELLATION_WINDOW,
+    FIRED_ORDER,
+    HALF_LIFE_DAYS,
+    LATE_SHIPMENT_WINDOW,
+    ORDER_DEFECT_WINDOW,
+    VALID_TRACKING_WINDOW,
+    WEIGHT_EPOCH,
+    WINDOW,
+)
 from ratings.models import DirtyOrder, OrderScore, RatingHistory, SellerRating
 from ratings.scoring import fired_from_mask, met_from_mask, rescore_at, score_order, trace_of
 
@@ -198,6 +209,20 @@ def outcome(result):
     return (result.score, result.counted_problem, result.is_mature, result.trace)
 
 
+def _counted_in(facts, moment):
+    """Where a scored order counts at ``moment``, read off the windows of the rating and the rate
+    metrics as the seller API documents them: the rating, order defects, cancellations, late
+    shipments (its ship-by day passed within the window), valid tracking."""
+    placed = facts.placed_at
+    return (
+        placed > moment - WINDOW,
+        placed >= moment - ORDER_DEFECT_WINDOW,
+        placed >= moment - CANCELLATION_WINDOW,
+        (moment - LATE_SHIPMENT_WINDOW).date() <= facts.ship_by < moment.date(),
+        facts.shipped_at is not None and facts.shipped_at >= moment - VALID_TRACKING_WINDOW,
+    )
+
+
 def _python_scores(order_ids, now=NOW):
     return {order.pk: score_order(facts, now) for order, facts in services.facts_for(order_ids)}
 
@@ -232,7 +257,7 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
     seen_fired, seen_bonus, seen_due = set(), set(), 0
     for row in rows:
         order_id, _seller, placed_at, score, counted, perfect, mature, fired, bonus = row[:9]
-        weight, rescore = row[9], row[-1]
+        weight, rescore, recount = row[9], row[-2], row[-1]
         expected = python[order_id]
         days = (placed_at - WEIGHT_EPOCH).total_seconds() / 86400
         assert weight == pytest.approx(2 ** (days / HALF_LIFE_DAYS), rel=1e-12)
@@ -252,7 +277,12 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
         ), order_id
         if score is None:
             assert "not_scored" in expected.trace
+            assert recount is None
             continue
+        # The first moment at which the clock alone moves the order into or out of a window.
+        counted = _counted_in(facts[order_id], NOW)
+        assert _counted_in(facts[order_id], recount) != counted, order_id
+        assert _counted_in(facts[order_id], recount - timedelta(microseconds=1)) == counted
         trace = trace_of(
             fired_from_mask(fired),
             met_from_mask(bonus),
@@ -297,14 +327,20 @@ def test_the_full_recompute_writes_only_the_scores_that_changed(shopper, seller)
     later = NOW + timedelta(hours=1)
     services.full_recompute(now=later)
     unchanged = dict(OrderScore.objects.values_list("order_id", "computed_at"))
-    # An hour later only orders crossing the 30-day maturity line or a 24-hour reply deadline
-    # have moved, and only their rows were written.
+    # An hour later only orders crossing the 30-day maturity line or a 24-hour reply deadline, or
+    # the edge of a metric's window, have moved, and only their rows were written.
     moved = {order for order, at in unchanged.items() if at != first[order]}
 
     before, after = _python_scores(list(first)), _python_scores(list(first), now=later)
-    expected = {order for order in first if outcome(before[order]) != outcome(after[order])}
-    assert moved == expected
-    assert len(expected) >= 2
+    facts = {order.pk: order_facts for order, order_facts in services.facts_for(list(first))}
+    rescored = {order for order in first if outcome(before[order]) != outcome(after[order])}
+    recounted = {
+        order
+        for order in first
+        if _counted_in(facts[order], NOW) != _counted_in(facts[order], later)
+    }
+    assert moved == rescored | recounted
+    assert len(rescored) >= 2
     assert SellerRating.objects.get(seller=seller).computed_at == later
 
 
@@ -424,7 +460,14 @@ def _stored_state():
     return (
         sorted(
             OrderScore.objects.values_list(
-                "order_id", "score", "counted_problem", "is_mature", "fired", "bonus", "rescore_at"
+                "order_id",
+                "score",
+                "counted_problem",
+                "is_mature",
+                "fired",
+                "bonus",
+                "rescore_at",
+                "recount_at",
             )
         ),
         sorted(
@@ -437,8 +480,9 @@ def _stored_state():
 
 @pytest.mark.django_db
 def test_time_alone_rescores_the_due_orders_as_a_rederivation_would(shopper, seller, seller_b):
-    """No event between the moments: the refresh finds the orders whose maturity, reply deadline or
-    ship-by day has passed, and the nightly recompute gives what rederiving everything gives."""
+    """No event between the moments: the refresh finds the orders whose maturity, reply deadline,
+    ship-by day or place in a window has passed, and rescores them or drops them; what it leaves
+    is what the nightly recompute and rederiving everything give."""
     _good_orders(shopper, seller, 30, seed=14)
     _good_orders(shopper, seller_b, 30, seed=15)
     batch = _Batch(shopper, seller)
@@ -448,19 +492,32 @@ def test_time_alone_rescores_the_due_orders_as_a_rederivation_would(shopper, sel
     batch.add(waiting, BuyerMessage, body="?", sent_at=NOW - timedelta(hours=2))
     batch.save()
     services.full_recompute(now=NOW)
-    moments = [NOW + timedelta(hours=23), NOW + timedelta(days=2), NOW + timedelta(days=40)]
+    forty_days = NOW + timedelta(days=40)
+    moments = [NOW + timedelta(hours=23), NOW + timedelta(days=2), forty_days]
+    # Later the orders leave the metrics' windows, then the rating's.
+    moments += [NOW + timedelta(days=100), NOW + timedelta(days=400)]
     for moment in moments:
-        due = OrderScore.objects.filter(rescore_at__lte=moment).count()
+        due = OrderScore.objects.filter(
+            Q(rescore_at__lte=moment) | Q(recount_at__lte=moment)
+        ).count()
         assert due > 0
         assert services.refresh_dirty(now=moment) == due
         incremental = _stored_state()
+        written = dict(SellerRating.objects.values_list("seller_id", "computed_at"))
         services.nightly_recompute(now=moment)
         assert _stored_state() == incremental
+        # The refresh left the nightly recompute nothing to change.
+        assert dict(SellerRating.objects.values_list("seller_id", "computed_at")) == written
         services.full_recompute(now=moment)
         assert _stored_state() == incremental, moment
-    # Forty days on, every order is mature or waits for an event (the two never shipped).
-    assert not OrderScore.objects.filter(rescore_at__isnull=False).exists()
-    assert OrderScore.objects.filter(score__isnull=False, is_mature=False).count() == 2
+        if moment == forty_days:
+            # Every order is mature or waits for an event (the two never shipped).
+            assert not OrderScore.objects.filter(rescore_at__isnull=False).exists()
+            unshipped = OrderScore.objects.filter(score__isnull=False, is_mature=False)
+            assert unshipped.count() == 2
+    # A year on, every order has left the window: its score is gone and no seller counts it.
+    assert not OrderScore.objects.exists()
+    assert set(SellerRating.objects.values_list("scored_orders", flat=True)) == {0}
 
 
 @pytest.mark.django_db

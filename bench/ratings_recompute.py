@@ -187,6 +187,7 @@ def _vacuum_scores() -> None:
 
 
 def _full_recompute(orders: int, sellers: int, generated: float) -> tuple[Result, object]:
+    from django.db.models import Q
     from django.utils import timezone
 
     from ratings import services
@@ -197,9 +198,12 @@ def _full_recompute(orders: int, sellers: int, generated: float) -> tuple[Result
     scored, first = _timed(lambda: services.full_recompute(now=now))
     _vacuum_scores()
     # The next night: during the day the refresh loop (every 3 s) rescored the orders that time
-    # made due (30 days after delivery, a reply overdue, a ship-by day passed); here at once.
+    # made due (30 days after delivery, a reply overdue, a ship-by day passed, an edge of the
+    # rating's or a metric's window passed) and refreshed their sellers; here at once.
     nightly_now = now + timedelta(days=1)
-    due = OrderScore.objects.filter(rescore_at__lte=nightly_now).count()
+    due = OrderScore.objects.filter(
+        Q(rescore_at__lte=nightly_now) | Q(recount_at__lte=nightly_now)
+    ).count()
     _, day = _timed(lambda: services.refresh_dirty(now=nightly_now))
     _vacuum_scores()
     _, nightly = _timed(lambda: services.nightly_recompute(now=nightly_now))

@@ -129,7 +129,9 @@ class SellerRating(models.Model):
 
 
 class RatingHistory(models.Model):
-    """One day of a seller's rating, for charts."""
+    """A seller's rating at the end of a day on which it moved, for charts: a day without a row
+    has the rating of the last day before it that has one (ratings.selectors.seller_history fills
+    every day). Ten thousand sellers make no ten thousand rows a day."""
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()

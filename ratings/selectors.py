@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -147,13 +147,35 @@ def seller_rating(seller_id: int) -> SellerRating | None:
     return SellerRating.objects.filter(seller_id=seller_id).first()
 
 
+@dataclass(frozen=True)
+class HistoryDay:
+    day: date
+    score: float | None
+    band: str
+
+
 def seller_history(
     seller_id: int, *, days: int = 365, now: datetime | None = None
-) -> QuerySet[RatingHistory]:
+) -> list[HistoryDay]:
+    """The seller's rating on each of the last ``days`` days up to today, from the first day it
+    was computed. A RatingHistory row is kept only for a day on which the rating moved, so each
+    day without one carries the day before it."""
     now = now or clock.now()
-    return RatingHistory.objects.filter(
-        seller_id=seller_id, day__gte=(now - timedelta(days=days)).date()
-    ).order_by("day")
+    today = now.date()
+    first = today - timedelta(days=days)
+    rows = RatingHistory.objects.filter(seller_id=seller_id, day__lte=today)
+    carried = rows.filter(day__lt=first).order_by("-day").first()
+    changes = list(rows.filter(day__gte=first).order_by("day"))
+    if carried is not None:
+        changes.insert(0, carried)
+    result: list[HistoryDay] = []
+    for index, row in enumerate(changes):
+        until = changes[index + 1].day if index + 1 < len(changes) else today + timedelta(days=1)
+        day = max(row.day, first)
+        while day < until:
+            result.append(HistoryDay(day, row.score, row.band))
+            day += timedelta(days=1)
+    return result
 
 
 def seller_order_scores(seller_id: int, *, worst_first: bool = True) -> QuerySet[OrderScore]:

@@ -92,11 +92,12 @@ def facts_for(order_ids: Sequence[int]) -> list[tuple[Order, OrderFacts]]:
 def seller_ratings_refresh(
     seller_ids: Sequence[int] | None, *, now: datetime, rewrite: bool = False
 ) -> int:
-    """Aggregate the sellers' scores (every seller when None), recompute their rate metrics, keep
-    today's history row; set-based, so the nightly recompute of every seller is a few statements.
-    Only the ratings that changed are written, unless ``rewrite`` (the weekly audit rewrites all,
-    so that a changed target or window reaches every stored metric). Account health hears of the
-    sellers whose metrics changed."""
+    """Aggregate the sellers' scores (every seller when None) and recompute their rate metrics,
+    set-based, so that a recompute of every seller is one statement. Only the ratings that changed
+    are written, with today's history row when the score or band moved, unless ``rewrite`` (the
+    weekly audit rewrites all, so that a changed target or window reaches every stored metric).
+    Account health hears of the sellers whose metrics changed. Returns how many ratings were
+    written."""
     ids = None if seller_ids is None else sorted(set(seller_ids))
     # One seller stage at a time: two refreshes that scored orders of the same seller at once
     # would each aggregate without the other's uncommitted scores, and the last to commit would
@@ -106,30 +107,27 @@ def seller_ratings_refresh(
     # Past a thousand sellers, looking each one up by index costs more than aggregating everyone
     # (measured on 10,000 sellers: 6,300 by index 4 to 7 s, all of them 1.3 to 2.5 s).
     read = None if ids is None or len(ids) > SELLERS_BY_INDEX_MAX else ids
-    aggregates = sql.seller_aggregates(now, read)
+    candidates = sql.rating_candidates(
+        now, read, rewrite=rewrite, version=WEIGHTING_VERSION, min_mature=MIN_MATURE_ORDERS
+    )
     if read is None and ids is not None:
         wanted = set(ids)
-        aggregates = [row for row in aggregates if row[0] in wanted]
-    if not aggregates:
-        return 0
-    stored = sql.stored_ratings(read)
+        candidates = [row for row in candidates if row[0] in wanted]
     rows, history = [], ([], [], [])
-    for seller_id, average, scored, mature, *counts in aggregates:
+    for seller_id, average, scored, mature, *rest in candidates:
+        counts, (is_stored, *stored) = tuple(rest[:8]), rest[8:]
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None
         score = round(average, 2) if is_rated else None
         band = band_for(score) if is_rated else ""
-        history[0].append(seller_id)
-        history[1].append(score)
-        history[2].append(band)
-        if not rewrite and stored.get(seller_id) == (
-            score,
-            band,
-            scored,
-            mature,
-            WEIGHTING_VERSION,
-            tuple(counts),
-        ):
-            continue
+        fresh = (score, band, scored, mature, WEIGHTING_VERSION, counts)
+        if is_stored:
+            stored[-1] = tuple(stored[-1])
+            if not rewrite and tuple(stored) == fresh:
+                continue
+        if not is_stored or (score, band) != tuple(stored[:2]):
+            history[0].append(seller_id)
+            history[1].append(score)
+            history[2].append(band)
         rows.append(
             {
                 "seller_id": seller_id,
@@ -140,10 +138,11 @@ def seller_ratings_refresh(
                 "metrics": rate_metrics_from_counts(seller_id, now, counts).as_json(),
             }
         )
-    changed = sql.seller_ratings_store(now, rows, history, version=WEIGHTING_VERSION)
-    if changed:
+    if not rows:
+        return 0
+    if sql.seller_ratings_store(now, rows, history, version=WEIGHTING_VERSION):
         outbox.wake_relay_on_commit()
-    return len(aggregates)
+    return len(rows)
 
 
 def orders_mark_due(now: datetime) -> None:
@@ -199,8 +198,9 @@ def nightly_recompute(
     *, now: datetime | None = None, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """The nightly job: rescore what is dirty or due, drop the scores that left the window, and
-    compute every seller's rating, metrics and history row afresh from the scores of the whole
-    window. Returns the number of sellers. (full_recompute also rederives every score.)"""
+    recompute every seller's rating and metrics from the scores of the whole window, writing those
+    that differ from the stored ones (after the refresh loop, none should). Returns the number of
+    sellers. (full_recompute also rederives every score.)"""
     now = now or clock.now()
     sellers = Seller.objects.count()
     rescored = refresh_dirty(now=now, refresh_sellers=False)
@@ -209,10 +209,16 @@ def nightly_recompute(
     with transaction.atomic():
         # Scored orders that left the window were due (recount_at) and went in refresh_dirty.
         OrderScore.objects.filter(score__isnull=True, placed_at__lte=now - WINDOW).delete()
-        refreshed = seller_ratings_refresh(None, now=now)
+        changed = seller_ratings_refresh(None, now=now)
     if progress:
         progress(rescored + sellers, rescored + sellers)
-    return refreshed
+    logger.info(
+        "ratings nightly recompute: %d orders rescored, %d sellers, %d ratings changed",
+        rescored,
+        sellers,
+        changed,
+    )
+    return sellers
 
 
 def full_recompute(

@@ -263,11 +263,12 @@ SELECT
 # over the seller-sorted covering index of the stored scores; buyer and platform cancellations (no
 # score) count nowhere.
 SELLER_AGGREGATES = f"""
-SELECT s.id, a.average, coalesce(a.scored, 0), coalesce(a.mature, 0),
-  coalesce(a.defect_total, 0), coalesce(a.defects, 0),
-  coalesce(a.cancel_total, 0), coalesce(a.cancelled, 0),
-  coalesce(a.late_total, 0), coalesce(a.late, 0),
-  coalesce(a.tracked_total, 0), coalesce(a.tracked, 0)
+SELECT s.id AS seller_id, a.average, coalesce(a.scored, 0) AS scored,
+  coalesce(a.mature, 0) AS mature,
+  coalesce(a.defect_total, 0) AS c0, coalesce(a.defects, 0) AS c1,
+  coalesce(a.cancel_total, 0) AS c2, coalesce(a.cancelled, 0) AS c3,
+  coalesce(a.late_total, 0) AS c4, coalesce(a.late, 0) AS c5,
+  coalesce(a.tracked_total, 0) AS c6, coalesce(a.tracked, 0) AS c7
 FROM marketplace_seller s LEFT JOIN (
   SELECT seller_id,
     sum(score * weight) / nullif(sum(weight), 0) AS average,
@@ -293,10 +294,8 @@ WHERE {{sellers}}
 """  # noqa: S608 - built from constants; values go as parameters
 
 # The sellers' changed ratings arrive as one JSON document (quoting arrays of JSON client-side cost
-# more than the aggregation), and today's history row of every seller as three arrays. Writes the
-# ratings and the history rows that differ, and an outbox event for each seller whose metrics
-# changed. (Sending and rewriting all ten thousand ratings, 6.6 MB of JSON, took 0.4 to 0.6 s of a
-# nightly run that found few changed.)
+# more than the aggregation), and today's history rows of those whose score or band moved as three
+# arrays. Writes them, and an outbox event for each seller whose metrics changed.
 STORE_SELLER_RATINGS = """
 WITH r AS (
   SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(seller_id bigint, score float8,
@@ -439,22 +438,34 @@ def _seller_filter(column: str, seller_ids: list[int] | None) -> str:
     return "true" if seller_ids is None else f"{column} = ANY(%(sellers)s)"
 
 
-def seller_aggregates(now: datetime, seller_ids: list[int] | None) -> list[tuple[Any, ...]]:
-    """SELLER_AGGREGATES for these sellers, or every seller."""
-    statement = SELLER_AGGREGATES.replace(
+def _aggregates_for(statement: str, seller_ids: list[int] | None) -> str:
+    return statement.replace(
         "{orders_of_sellers}", _seller_filter("seller_id", seller_ids)
     ).replace("{sellers}", _seller_filter("s.id", seller_ids))
+
+
+@contextmanager
+def _aggregating(seller_ids: list[int] | None) -> Iterator[Any]:
+    """A cursor for SELLER_AGGREGATES. Over every seller the planner prefers a parallel scan of
+    the table and a hash aggregate: about twice the time of reading the seller-sorted covering
+    index alone. (The setting holds to the end of the transaction, which may be the caller's:
+    it is set back.)"""
     with _cursor() as cursor:
         if seller_ids is None:
-            # Over every seller the planner prefers a parallel scan of the table, or of a smaller
-            # index and the table: on a million scores 0.38 to 0.4 s, against 0.3 s for the
-            # parallel read of the covering index alone.
             cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-        cursor.execute(statement, {**_params(now), "sellers": seller_ids})
-        rows = cursor.fetchall()
+        yield cursor
         if seller_ids is None:
             cursor.execute("SELECT set_config('enable_seqscan', 'on', true)")
-        return rows
+
+
+def seller_aggregates(now: datetime, seller_ids: list[int] | None) -> list[tuple[Any, ...]]:
+    """SELLER_AGGREGATES for these sellers, or every seller."""
+    with _aggregating(seller_ids) as cursor:
+        cursor.execute(
+            _aggregates_for(SELLER_AGGREGATES, seller_ids),
+            {**_params(now), "sellers": seller_ids},
+        )
+        return cursor.fetchall()
 
 
 def seller_stage_lock() -> None:
@@ -463,10 +474,9 @@ def seller_stage_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ratings.seller_stage'))")
 
 
-# Per seller: what SellerRating holds, in the shape seller_ratings_refresh compares, the metric
-# counts in SELLER_AGGREGATES' order.
-_METRIC_COUNTS = ", ".join(
-    f"(metrics #>> '{{{name},{part}}}')::int"
+# The stored metric counts, in SELLER_AGGREGATES' order.
+_STORED_COUNTS = ", ".join(
+    f"(r.metrics #>> '{{{name},{part}}}')::bigint"
     for name in (
         "order_defect_rate",
         "cancellation_rate",
@@ -475,21 +485,44 @@ _METRIC_COUNTS = ", ".join(
     )
     for part in ("denominator", "numerator")
 )
-_STORED_RATINGS = f"""
-SELECT seller_id, score, band, scored_orders, mature_orders, weighting_version,
-  ARRAY[{_METRIC_COUNTS}]
-FROM ratings_sellerrating WHERE {{sellers}}
-"""  # noqa: S608 - built from constants
+# SELLER_AGGREGATES beside what SellerRating holds, for the sellers whose rating may have changed
+# only: another count, weighting or rated state, or an average at least SCORE_SLACK from the stored
+# score (nearer, it rounds to the same two decimals, which is all the stored score keeps). The
+# caller decides on the rows it gets; a nightly recompute after the refresh loop gets almost none,
+# and sends and compares no ten thousand rows.
+SCORE_SLACK = 0.004
+RATING_CANDIDATES = f"""
+WITH a AS ({SELLER_AGGREGATES})
+SELECT a.*, r.seller_id IS NOT NULL, r.score, r.band, r.scored_orders, r.mature_orders,
+  r.weighting_version, ARRAY[{_STORED_COUNTS}]
+FROM a LEFT JOIN ratings_sellerrating r ON r.seller_id = a.seller_id
+WHERE %(rewrite)s OR r.seller_id IS NULL OR r.weighting_version <> %(version)s
+  OR r.scored_orders <> a.scored OR r.mature_orders <> a.mature
+  OR ARRAY[{_STORED_COUNTS}] IS DISTINCT FROM ARRAY[a.c0, a.c1, a.c2, a.c3, a.c4, a.c5, a.c6, a.c7]
+  OR (r.score IS NULL) <> (a.mature < %(min_mature)s OR a.average IS NULL)
+  OR abs(a.average - r.score) >= {SCORE_SLACK}
+"""  # noqa: S608 - built from constants; values go as parameters
 
 
-def stored_ratings(seller_ids: list[int] | None) -> dict[int, tuple[Any, ...]]:
-    """(score, band, scored, mature, weighting version, metric counts) per stored seller."""
-    with connection.cursor() as cursor:
+def rating_candidates(
+    now: datetime, seller_ids: list[int] | None, *, rewrite: bool, version: str, min_mature: int
+) -> list[tuple[Any, ...]]:
+    """RATING_CANDIDATES for these sellers, or every seller (all of them when ``rewrite``): per
+    seller the twelve columns of SELLER_AGGREGATES, then whether a rating is stored, its score,
+    band, scored and mature orders, weighting version and metric counts."""
+    statement = _aggregates_for(RATING_CANDIDATES, seller_ids)
+    with _aggregating(seller_ids) as cursor:
         cursor.execute(
-            _STORED_RATINGS.replace("{sellers}", _seller_filter("seller_id", seller_ids)),
-            {"sellers": seller_ids},
+            statement,
+            {
+                **_params(now),
+                "sellers": seller_ids,
+                "rewrite": rewrite,
+                "version": version,
+                "min_mature": min_mature,
+            },
         )
-        return {row[0]: (*row[1:6], tuple(row[6])) for row in cursor.fetchall()}
+        return cursor.fetchall()
 
 
 def seller_ratings_store(

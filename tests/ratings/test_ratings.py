@@ -12,7 +12,7 @@ from core.models import OutboxDelivery, OutboxEvent
 from marketplace import services as market
 from ratings import services
 from ratings.events import on_order_events
-from ratings.models import OrderScore, SellerRating
+from ratings.models import OrderScore, RatingHistory, SellerRating
 from ratings.selectors import seller_rate_metrics
 from tests.conftest import client_for
 from tests.factories import OfferFactory
@@ -209,3 +209,42 @@ def test_rating_dashboard_page_shows_band_chart_and_costliest_orders(client, sho
     assert response.context["is_rated"] is True
     assert response.context["worst"][0].counted_problem == "a_to_z_claim"
     assert b'id="rating-chart-data"' in response.content
+
+
+@pytest.mark.django_db
+def test_the_history_has_a_point_for_every_day_from_rows_kept_only_when_the_rating_moved(seller):
+    now = timezone.now()
+    today = now.date()
+    for days_ago, score, band in (
+        (400, 91.5, "good"),  # before the year shown: carried into its first day
+        (10, 96.25, "very_good"),
+        (3, 98.5, "excellent"),
+    ):
+        RatingHistory.objects.create(
+            seller=seller, day=today - timedelta(days=days_ago), score=score, band=band
+        )
+    response = client_for(seller.owner).get("/api/seller/rating/history/")
+    assert response.status_code == 200
+    points = response.json()
+    assert len(points) == 366
+    assert points[0] == {
+        "day": (today - timedelta(days=365)).isoformat(),
+        "score": 91.5,
+        "band": "good",
+    }
+    by_day = {point["day"]: (point["score"], point["band"]) for point in points}
+    assert by_day[(today - timedelta(days=11)).isoformat()] == (91.5, "good")
+    assert by_day[(today - timedelta(days=10)).isoformat()] == (96.25, "very_good")
+    assert by_day[(today - timedelta(days=4)).isoformat()] == (96.25, "very_good")
+    assert by_day[today.isoformat()] == (98.5, "excellent")
+    assert [point["day"] for point in points] == [
+        (today - timedelta(days=365 - offset)).isoformat() for offset in range(366)
+    ]
+    # A seller first rated yesterday has two days of history, not a year.
+    RatingHistory.objects.filter(seller=seller).delete()
+    RatingHistory.objects.create(seller=seller, day=today - timedelta(days=1), score=None, band="")
+    points = client_for(seller.owner).get("/api/seller/rating/history/").json()
+    assert points == [
+        {"day": (today - timedelta(days=1)).isoformat(), "score": None, "band": ""},
+        {"day": today.isoformat(), "score": None, "band": ""},
+    ]

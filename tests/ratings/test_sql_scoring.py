@@ -24,7 +24,7 @@ from django.db.models import Q
 
 from core.clock import add_business_days
 from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
-from ratings import services, sql
+from ratings import selectors, services, sql
 from ratings.constants import (
     BONUS_CONDITIONS,
     CANCELLATION_WINDOW,
@@ -521,20 +521,42 @@ def test_time_alone_rescores_the_due_orders_as_a_rederivation_would(shopper, sel
 
 
 @pytest.mark.django_db
-def test_the_nightly_recompute_keeps_a_daily_history_and_rewrites_only_changed_ratings(
+def test_the_nightly_recompute_rewrites_only_changed_ratings_and_history_moves(
     shopper, seller, seller_b
 ):
-    _good_orders(shopper, seller, 15, seed=16)
-    services.full_recompute(now=NOW)
+    orders = _good_orders(shopper, seller, 15, seed=16)
+    services.full_recompute(now=NOW)  # too few mature orders yet: not yet rated
     quiet = NOW + timedelta(days=60)  # every order mature, nothing left to change by time
     services.nightly_recompute(now=quiet)
+    # The next day a claim costs her points.
+    claimed = quiet + timedelta(days=1, hours=6)
+    GuaranteeClaim.objects.create(order_id=orders[0], reason="x", filed_at=claimed)
+    services.orders_mark_dirty([(orders[0], seller.pk)])
+    services.refresh_dirty(now=claimed)
     before = dict(SellerRating.objects.values_list("seller_id", "computed_at"))
-    assert before[seller.pk] == quiet
-    services.nightly_recompute(now=quiet + timedelta(days=1))
+    assert before[seller.pk] == claimed
+    next_night = quiet + timedelta(days=2)
+    services.nightly_recompute(now=next_night)
     assert dict(SellerRating.objects.values_list("seller_id", "computed_at")) == before
-    days = RatingHistory.objects.filter(seller=seller).values_list("day", flat=True)
-    assert {quiet.date(), (quiet + timedelta(days=1)).date()} <= set(days)
-    assert RatingHistory.objects.filter(seller=seller_b, day=quiet.date()).exists()
+    # A history row for each day the score or band moved, none for the quiet night; the history
+    # read gives every day.
+    rows = list(
+        RatingHistory.objects.filter(seller=seller).order_by("day").values_list("day", "score")
+    )
+    assert [day for day, _ in rows] == [NOW.date(), quiet.date(), claimed.date()]
+    assert rows[0][1] is None
+    assert rows[1][1] > rows[2][1]
+    history = selectors.seller_history(seller.pk, now=next_night)
+    assert [point.day for point in history] == [
+        NOW.date() + timedelta(days=offset) for offset in range(63)
+    ]
+    assert [point.score for point in history] == [None] * 60 + [rows[1][1]] + [rows[2][1]] * 2
+    rating = SellerRating.objects.get(seller=seller)
+    assert (history[-1].score, history[-1].band) == (rating.score, rating.band)
+    # A seller without orders has one row, from the first time she was rated at all.
+    assert list(RatingHistory.objects.filter(seller=seller_b).values_list("day", "score")) == [
+        (NOW.date(), None)
+    ]
 
 
 @pytest.mark.django_db

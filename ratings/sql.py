@@ -126,7 +126,7 @@ _BONUS_CONDITIONS = {
 }
 if set(_PROBLEM_CONDITIONS) != set(FIRED_ORDER) or set(FIRED_ORDER) != set(PROBLEM_SCORES):
     raise RuntimeError("every problem needs a SQL condition, a place in FIRED_ORDER and a score")
-if LATE_SHIPMENT_WINDOW != timedelta(days=LATE_SHIPMENT_WINDOW.days):
+if LATE_SHIPMENT_WINDOW % timedelta(days=1):
     raise RuntimeError("the late-shipment window counts whole ship-by days")
 if tuple(_BONUS_CONDITIONS) != BONUS_CONDITIONS:
     raise RuntimeError("the SQL bonus conditions must follow BONUS_CONDITIONS")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +27,8 @@ class OrderScore(models.Model):
     # BONUS_CONDITIONS. ``trace`` renders them.
     fired = models.PositiveSmallIntegerField(default=0)
     bonus = models.PositiveSmallIntegerField(default=0)
-    # When the score last changed: the recompute leaves unchanged rows alone.
+    # When the row last changed (its score, trace or a moment it is due): the recompute leaves
+    # unchanged rows alone.
     computed_at = models.DateTimeField()
     # The order's weight in the rating up to a factor that every order of the window shares:
     # 2 ** (days from WEIGHT_EPOCH to placed_at / HALF_LIFE_DAYS). With exponential decay the ratio
@@ -56,13 +58,14 @@ class OrderScore(models.Model):
             # scores in the API.
             models.Index(
                 fields=["seller", "placed_at"],
+                # Widest first, which leaves no padding between them: a quarter fewer pages.
                 include=[
-                    "score",
                     "weight",
-                    "is_mature",
-                    "fired",
-                    "ship_by",
                     "shipped_at",
+                    "score",
+                    "ship_by",
+                    "fired",
+                    "is_mature",
                     "has_valid_tracking",
                 ],
                 condition=models.Q(score__isnull=False),
@@ -120,6 +123,9 @@ class SellerRating(models.Model):
     mature_orders = models.PositiveIntegerField(default=0)
     weighting_version = models.CharField(max_length=60)
     metrics = models.JSONField(default=dict)
+    # The eight counts the metrics are made of, in the order of ratings.sql.SELLER_AGGREGATES: what
+    # a recompute compares (reading them out of the JSON cost a tenth of the nightly recompute).
+    metric_counts = ArrayField(models.BigIntegerField(), default=list)
     # When the rating, its counts or its metrics last changed (a recompute that finds them equal
     # leaves the row alone).
     computed_at = models.DateTimeField()

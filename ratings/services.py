@@ -136,6 +136,7 @@ def seller_ratings_refresh(
                 "scored_orders": scored,
                 "mature_orders": mature,
                 "metrics": rate_metrics_from_counts(seller_id, now, counts).as_json(),
+                "metric_counts": counts,
             }
         )
     if not rows:

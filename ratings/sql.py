@@ -299,24 +299,27 @@ WHERE {{sellers}}
 STORE_SELLER_RATINGS = """
 WITH r AS (
   SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(seller_id bigint, score float8,
-    band varchar, scored_orders int, mature_orders int, metrics jsonb)
+    band varchar, scored_orders int, mature_orders int, metrics jsonb, metric_counts bigint[])
 ),
 before AS (
   SELECT seller_id, metrics FROM ratings_sellerrating WHERE seller_id IN (SELECT seller_id FROM r)
 ),
 stored AS (
   INSERT INTO ratings_sellerrating (seller_id, score, band, scored_orders, mature_orders, metrics,
-    weighting_version, computed_at)
-  SELECT seller_id, score, band, scored_orders, mature_orders, metrics, %(version)s, %(now)s FROM r
+    metric_counts, weighting_version, computed_at)
+  SELECT seller_id, score, band, scored_orders, mature_orders, metrics, metric_counts,
+    %(version)s, %(now)s
+  FROM r
   ON CONFLICT (seller_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band,
     scored_orders = EXCLUDED.scored_orders, mature_orders = EXCLUDED.mature_orders,
-    metrics = EXCLUDED.metrics, weighting_version = EXCLUDED.weighting_version,
-    computed_at = EXCLUDED.computed_at
+    metrics = EXCLUDED.metrics, metric_counts = EXCLUDED.metric_counts,
+    weighting_version = EXCLUDED.weighting_version, computed_at = EXCLUDED.computed_at
   WHERE (ratings_sellerrating.score, ratings_sellerrating.band, ratings_sellerrating.scored_orders,
          ratings_sellerrating.mature_orders, ratings_sellerrating.metrics,
-         ratings_sellerrating.weighting_version)
+         ratings_sellerrating.metric_counts, ratings_sellerrating.weighting_version)
     IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band, EXCLUDED.scored_orders,
-                      EXCLUDED.mature_orders, EXCLUDED.metrics, EXCLUDED.weighting_version)
+                      EXCLUDED.mature_orders, EXCLUDED.metrics, EXCLUDED.metric_counts,
+                      EXCLUDED.weighting_version)
   RETURNING 1
 ),
 history AS (
@@ -474,17 +477,6 @@ def seller_stage_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ratings.seller_stage'))")
 
 
-# The stored metric counts, in SELLER_AGGREGATES' order.
-_STORED_COUNTS = ", ".join(
-    f"(r.metrics #>> '{{{name},{part}}}')::bigint"
-    for name in (
-        "order_defect_rate",
-        "cancellation_rate",
-        "late_shipment_rate",
-        "valid_tracking_rate",
-    )
-    for part in ("denominator", "numerator")
-)
 # SELLER_AGGREGATES beside what SellerRating holds, for the sellers whose rating may have changed
 # only: another count, weighting or rated state, or an average at least SCORE_SLACK from the stored
 # score (nearer, it rounds to the same two decimals, which is all the stored score keeps). The
@@ -494,11 +486,11 @@ SCORE_SLACK = 0.004
 RATING_CANDIDATES = f"""
 WITH a AS ({SELLER_AGGREGATES})
 SELECT a.*, r.seller_id IS NOT NULL, r.score, r.band, r.scored_orders, r.mature_orders,
-  r.weighting_version, ARRAY[{_STORED_COUNTS}]
+  r.weighting_version, r.metric_counts
 FROM a LEFT JOIN ratings_sellerrating r ON r.seller_id = a.seller_id
 WHERE %(rewrite)s OR r.seller_id IS NULL OR r.weighting_version <> %(version)s
   OR r.scored_orders <> a.scored OR r.mature_orders <> a.mature
-  OR ARRAY[{_STORED_COUNTS}] IS DISTINCT FROM ARRAY[a.c0, a.c1, a.c2, a.c3, a.c4, a.c5, a.c6, a.c7]
+  OR r.metric_counts <> ARRAY[a.c0, a.c1, a.c2, a.c3, a.c4, a.c5, a.c6, a.c7]
   OR (r.score IS NULL) <> (a.mature < %(min_mature)s OR a.average IS NULL)
   OR abs(a.average - r.score) >= {SCORE_SLACK}
 """  # noqa: S608 - built from constants; values go as parameters

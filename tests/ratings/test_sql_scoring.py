@@ -20,7 +20,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection
-from django.db.models import Q
+from django.db.models import F, Q
 
 from core.clock import add_business_days
 from marketplace.models import BuyerMessage, Chargeback, Feedback, GuaranteeClaim, Order, Refund
@@ -571,3 +571,44 @@ def test_the_recompute_command_runs_the_nightly_job_or_the_rederivation(shopper,
     assert "Rederived 12 order scores" in out.getvalue()
     assert OrderScore.objects.count() == 12
     assert SellerRating.objects.get(seller=seller).scored_orders == 12
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "drift",
+    [
+        {"score": F("score") + 0.01},
+        {"score": None, "band": ""},
+        {"scored_orders": F("scored_orders") + 1},
+        {"mature_orders": F("mature_orders") - 1},
+        {"metric_counts": [9] * 8},
+        {"weighting_version": "exp-decay-half-life-30d-v0"},
+    ],
+    ids=["score", "unrated", "scored", "mature", "metric-counts", "weighting"],
+)
+def test_the_nightly_recompute_puts_back_a_stored_rating_that_drifted(shopper, seller, drift):
+    """Each way a stored rating can differ from its scores makes the seller a candidate for the
+    recompute's comparison, which then writes the rating its scores give."""
+    _good_orders(shopper, seller, 15, seed=18)
+    moment = NOW + timedelta(days=60)
+    services.full_recompute(now=moment)
+
+    def stored():
+        return list(
+            SellerRating.objects.filter(seller=seller).values_list(
+                "score",
+                "band",
+                "scored_orders",
+                "mature_orders",
+                "metrics",
+                "metric_counts",
+                "weighting_version",
+            )
+        )
+
+    right = stored()
+    assert right[0][0] is not None  # rated
+    SellerRating.objects.filter(seller=seller).update(**drift)
+    assert stored() != right
+    services.nightly_recompute(now=moment)
+    assert stored() == right

@@ -152,6 +152,7 @@ def _snapshot() -> tuple[list, list]:
                 "bonus",
                 "rescore_at",
                 "recount_at",
+                "in_metrics",
             )
         ),
     )

@@ -53,7 +53,11 @@ class MyRatingView(APIView):
         return Response(s.RatingOutput(rating_body(request.seller.pk)).data)  # type: ignore[attr-defined]
 
 
-@extend_schema(tags=["seller"])
+@extend_schema(
+    tags=["seller"],
+    description="My rating on each day of the last 365 up to today, from the first day it was"
+    " computed: a day on which it did not move carries the day before.",
+)
 class MyRatingHistoryView(ListAPIView):
     permission_classes = [IsAuthenticated, IsSeller]
     serializer_class = s.HistoryOutput

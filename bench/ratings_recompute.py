@@ -152,7 +152,6 @@ def _snapshot() -> tuple[list, list]:
                 "bonus",
                 "rescore_at",
                 "recount_at",
-                "in_metrics",
             )
         ),
     )

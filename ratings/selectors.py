@@ -104,8 +104,7 @@ def rate_metrics_from_counts(seller_id: int, now: datetime, counts: Sequence[int
 
 def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, RateMetrics]:
     """The rate metrics of these sellers (every seller when None) from their stored order scores,
-    in one statement. ``now`` is no earlier than their last refresh: a score that has left every
-    metric's window is skipped (OrderScore.in_metrics, as of then)."""
+    in one statement."""
     from ratings import sql
 
     return {

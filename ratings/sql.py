@@ -82,38 +82,21 @@ def _after(moment: str) -> str:
     return f"CASE WHEN {moment} > %(now)s THEN {moment} END"
 
 
-# Where an order's place in each rate metric ends (the window conditions of SELLER_AGGREGATES
-# negated): 60 and 30 days after it was placed (order defects, cancellations; a microsecond after,
-# as those windows include their first moment), the start of the 31st day after its ship-by day
-# (late shipments), 30 days after it shipped (valid tracking).
-_METRIC_EXITS = (
-    "{placed} + %(defect_window)s + interval '1 microsecond'",
-    "{placed} + %(cancel_window)s + interval '1 microsecond'",
-    "({ship_by} + %(late_days)s + 1)::timestamp AT TIME ZONE 'UTC'",
-    "{shipped} + %(tracked_window)s + interval '1 microsecond'",
-)
-
-
-def _metric_exits(placed: str, ship_by: str, shipped: str) -> list[str]:
-    return [edge.format(placed=placed, ship_by=ship_by, shipped=shipped) for edge in _METRIC_EXITS]
-
-
-def _in_metrics(placed: str, ship_by: str, shipped: str) -> str:
-    """Whether the order still counts in some rate metric at %(now)s (once past all their exits
-    it never does again by time alone; a later shipment is an event and rescores it)."""
-    return f"%(now)s < greatest({', '.join(_metric_exits(placed, ship_by, shipped))})"
-
-
 def _recount_at(placed: str, ship_by: str, shipped: str) -> str:
     """The first moment after %(now)s at which time alone moves the order into or out of the
-    rating's window or a rate metric's (rescore_at covers what changes its score): it leaves the
-    rating 365 days after it was placed, it joins the late shipments when its ship-by day has
-    passed, and it leaves each metric (_METRIC_EXITS). The last of those exits turns in_metrics
-    off."""
+    rating's window or a rate metric's (rescore_at covers what changes its score): the window
+    conditions of SELLER_AGGREGATES turned into moments. The order leaves the rating 365 days after
+    it was placed; the order defects and the cancellations 60 and 30 days after (a microsecond
+    after: those windows include their first moment); it joins the late shipments when its ship-by
+    day has passed and leaves them at the start of the 31st day after it; it leaves the valid
+    tracking 30 days after it shipped."""
     moments = (
         f"{placed} + %(window)s",
+        f"{placed} + %(defect_window)s + interval '1 microsecond'",
+        f"{placed} + %(cancel_window)s + interval '1 microsecond'",
         f"({ship_by} + 1)::timestamp AT TIME ZONE 'UTC'",
-        *_metric_exits(placed, ship_by, shipped),
+        f"({ship_by} + %(late_days)s + 1)::timestamp AT TIME ZONE 'UTC'",
+        f"{shipped} + %(tracked_window)s + interval '1 microsecond'",
     )
     return f"least({', '.join(_after(moment) for moment in moments)})"
 
@@ -191,8 +174,7 @@ SELECT f.order_id, f.seller_id, f.placed_at,
     CASE WHEN f.fired & {_NO_REPLY:d} = 0 THEN f.reply_overdue_at END,
     f.late_at) END AS rescore_at,
   CASE WHEN f.scored THEN {_recount_at("f.placed_at", "f.ship_by", "f.shipped_at")} END
-    AS recount_at,
-  f.scored AND {_in_metrics("f.placed_at", "f.ship_by", "f.shipped_at")} AS in_metrics
+    AS recount_at
 FROM (
   SELECT o.id AS order_id, o.seller_id, o.placed_at,
     o.status <> 'cancelled' OR o.cancelled_by = 'seller' AS scored,
@@ -235,7 +217,6 @@ _COLUMNS = (
     "has_valid_tracking",
     "rescore_at",
     "recount_at",
-    "in_metrics",
 )
 _SET = ", ".join(f"{column} = s.{column}" for column in _COLUMNS)
 _DIFFERS = (
@@ -278,28 +259,21 @@ SELECT
 
 # Per seller of ``{sellers}`` (every one, with zeros when it has no scored order): the
 # time-weighted score, the scored and the mature orders, and the counts of the rate metrics (defect
-# total, defects, cancellation total, cancelled, late total, late, tracked total, tracked). Two
-# passes, each over a seller-sorted covering index and merged by seller: the rating reads every
-# score of the window, the metrics only those still in a metric's window (in_metrics, about a
-# sixth), as their eight filtered counts over every score cost a third of the whole. Buyer and
-# platform cancellations (no score) count nowhere.
+# total, defects, cancellation total, cancelled, late total, late, tracked total, tracked). One pass
+# over the seller-sorted covering index of the stored scores; buyer and platform cancellations (no
+# score) count nowhere.
 SELLER_AGGREGATES = f"""
 SELECT s.id AS seller_id, a.average, coalesce(a.scored, 0) AS scored,
   coalesce(a.mature, 0) AS mature,
-  coalesce(m.defect_total, 0) AS c0, coalesce(m.defects, 0) AS c1,
-  coalesce(m.cancel_total, 0) AS c2, coalesce(m.cancelled, 0) AS c3,
-  coalesce(m.late_total, 0) AS c4, coalesce(m.late, 0) AS c5,
-  coalesce(m.tracked_total, 0) AS c6, coalesce(m.tracked, 0) AS c7
+  coalesce(a.defect_total, 0) AS c0, coalesce(a.defects, 0) AS c1,
+  coalesce(a.cancel_total, 0) AS c2, coalesce(a.cancelled, 0) AS c3,
+  coalesce(a.late_total, 0) AS c4, coalesce(a.late, 0) AS c5,
+  coalesce(a.tracked_total, 0) AS c6, coalesce(a.tracked, 0) AS c7
 FROM marketplace_seller s LEFT JOIN (
   SELECT seller_id,
     sum(score * weight) / nullif(sum(weight), 0) AS average,
     count(*) AS scored,
-    count(*) FILTER (WHERE is_mature) AS mature
-  FROM ratings_orderscore
-  WHERE score IS NOT NULL AND placed_at > %(since)s AND {{orders_of_sellers}}
-  GROUP BY seller_id
-) a ON a.seller_id = s.id LEFT JOIN (
-  SELECT seller_id,
+    count(*) FILTER (WHERE is_mature) AS mature,
     count(*) FILTER (WHERE placed_at >= %(defect_since)s) AS defect_total,
     count(*) FILTER (WHERE placed_at >= %(defect_since)s AND fired & {_DEFECTS:d} <> 0) AS defects,
     count(*) FILTER (WHERE placed_at >= %(cancel_since)s) AS cancel_total,
@@ -313,9 +287,9 @@ FROM marketplace_seller s LEFT JOIN (
     count(*) FILTER (WHERE shipped_at >= %(tracked_since)s) AS tracked_total,
     count(*) FILTER (WHERE shipped_at >= %(tracked_since)s AND has_valid_tracking) AS tracked
   FROM ratings_orderscore
-  WHERE score IS NOT NULL AND in_metrics AND placed_at > %(since)s AND {{orders_of_sellers}}
+  WHERE score IS NOT NULL AND placed_at > %(since)s AND {{orders_of_sellers}}
   GROUP BY seller_id
-) m ON m.seller_id = s.id
+) a ON a.seller_id = s.id
 WHERE {{sellers}}
 """  # noqa: S608 - built from constants; values go as parameters
 
@@ -488,8 +462,7 @@ def _aggregating(seller_ids: list[int] | None) -> Iterator[Any]:
 
 
 def seller_aggregates(now: datetime, seller_ids: list[int] | None) -> list[tuple[Any, ...]]:
-    """SELLER_AGGREGATES for these sellers, or every seller, at ``now`` no earlier than their
-    scores were stored (in_metrics is as of then)."""
+    """SELLER_AGGREGATES for these sellers, or every seller."""
     with _aggregating(seller_ids) as cursor:
         cursor.execute(
             _aggregates_for(SELLER_AGGREGATES, seller_ids),

@@ -254,10 +254,10 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
     promised = dict(Order.objects.values_list("pk", "promised_delivery_latest"))
     facts = dict(services.facts_for(order_ids))
     facts = {order.pk: order_facts for order, order_facts in facts.items()}
-    seen_fired, seen_bonus, seen_due, seen_in_metrics = set(), set(), 0, set()
+    seen_fired, seen_bonus, seen_due = set(), set(), 0
     for row in rows:
         order_id, _seller, placed_at, score, counted, perfect, mature, fired, bonus = row[:9]
-        weight, rescore, recount, in_metrics = row[9], row[-3], row[-2], row[-1]
+        weight, rescore, recount = row[9], row[-2], row[-1]
         expected = python[order_id]
         days = (placed_at - WEIGHT_EPOCH).total_seconds() / 86400
         assert weight == pytest.approx(2 ** (days / HALF_LIFE_DAYS), rel=1e-12)
@@ -277,12 +277,10 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
         ), order_id
         if score is None:
             assert "not_scored" in expected.trace
-            assert (recount, in_metrics) == (None, False)
+            assert recount is None
             continue
         # The first moment at which the clock alone moves the order into or out of a window.
         counted = _counted_in(facts[order_id], NOW)
-        assert in_metrics == any(counted[1:]), order_id
-        seen_in_metrics.add(in_metrics)
         assert _counted_in(facts[order_id], recount) != counted, order_id
         assert _counted_in(facts[order_id], recount - timedelta(microseconds=1)) == counted
         trace = trace_of(
@@ -300,7 +298,6 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
     assert seen_bonus == set(range(1 << len(BONUS_CONDITIONS)))
     assert sum(1 for result in python.values() if result.score is None) == 2
     assert seen_due >= 20
-    assert seen_in_metrics == {True, False}
 
 
 @pytest.mark.django_db
@@ -471,7 +468,6 @@ def _stored_state():
                 "bonus",
                 "rescore_at",
                 "recount_at",
-                "in_metrics",
             )
         ),
         sorted(

@@ -450,9 +450,9 @@ def _aggregates_for(statement: str, seller_ids: list[int] | None) -> str:
 @contextmanager
 def _aggregating(seller_ids: list[int] | None) -> Iterator[Any]:
     """A cursor for SELLER_AGGREGATES. Over every seller the planner prefers a parallel scan of
-    the table and a hash aggregate: about twice the time of reading the seller-sorted covering
-    index alone. (The setting holds to the end of the transaction, which may be the caller's:
-    it is set back.)"""
+    the table and a hash aggregate: 0.14-0.15 s on a million scores, against 0.11 s for reading
+    the seller-sorted covering index alone. (The setting holds to the end of the transaction,
+    which may be the caller's: it is set back.)"""
     with _cursor() as cursor:
         if seller_ids is None:
             cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")

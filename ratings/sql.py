@@ -233,17 +233,16 @@ _DIFFERS = (
 # the orders scored. Each order's recount_at goes to ratings_scorerecount the same way. The count of
 # orders scored reads the order index in the same snapshot; the changed rows include recounts.
 STORE_SCORES = f"""
-WITH d AS (
-  SELECT s.*, t.order_id IS NULL AS is_new, t.order_id IS NULL OR {_DIFFERS} AS rescored,
-    s.recount_at IS DISTINCT FROM u.recount_at AS recounted
-  FROM ({SCORED_ORDERS}) s
+WITH s AS ({SCORED_ORDERS}),
+d AS (
+  SELECT s.*, t.order_id IS NULL AS is_new
+  FROM s
   LEFT JOIN ratings_orderscore t ON t.order_id = s.order_id AND {{stored}}
-  LEFT JOIN ratings_scorerecount u ON u.order_id = s.order_id
-  WHERE t.order_id IS NULL OR {_DIFFERS} OR s.recount_at IS DISTINCT FROM u.recount_at
+  WHERE t.order_id IS NULL OR {_DIFFERS}
 ),
 changed AS (
   UPDATE ratings_orderscore t SET {_SET.replace("s.", "d.")}, computed_at = %(now)s
-  FROM d WHERE d.rescored AND NOT d.is_new AND t.order_id = d.order_id
+  FROM d WHERE NOT d.is_new AND t.order_id = d.order_id
   RETURNING t.order_id
 ),
 added AS (
@@ -253,15 +252,19 @@ added AS (
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS)}, computed_at = EXCLUDED.computed_at
   RETURNING order_id
 ),
+r AS (
+  SELECT s.order_id, s.seller_id, s.recount_at
+  FROM s LEFT JOIN ratings_scorerecount u ON u.order_id = s.order_id
+  WHERE s.recount_at IS DISTINCT FROM u.recount_at
+),
 recounted AS (
   INSERT INTO ratings_scorerecount (order_id, seller_id, recount_at)
-  SELECT order_id, seller_id, recount_at FROM d WHERE d.recounted AND d.recount_at IS NOT NULL
+  SELECT order_id, seller_id, recount_at FROM r WHERE recount_at IS NOT NULL
   ON CONFLICT (order_id) DO UPDATE SET recount_at = EXCLUDED.recount_at
   RETURNING 1
 ),
 uncounted AS (
-  DELETE FROM ratings_scorerecount u USING d
-  WHERE d.recounted AND d.recount_at IS NULL AND u.order_id = d.order_id
+  DELETE FROM ratings_scorerecount u USING r WHERE u.order_id = r.order_id AND r.recount_at IS NULL
   RETURNING 1
 )
 SELECT

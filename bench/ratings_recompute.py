@@ -132,8 +132,8 @@ def _baseline(now) -> float:
     return min(_timed(count)[1] for _ in range(3))
 
 
-def _snapshot() -> tuple[list, list, list]:
-    from ratings.models import OrderScore, ScoreRecount, SellerRating
+def _snapshot() -> tuple[list, list]:
+    from ratings.models import OrderScore, SellerRating
 
     return (
         sorted(
@@ -151,9 +151,9 @@ def _snapshot() -> tuple[list, list, list]:
                 "fired",
                 "bonus",
                 "rescore_at",
+                "recount_at",
             )
         ),
-        sorted(ScoreRecount.objects.values_list("order_id", "seller_id", "recount_at")),
     )
 
 
@@ -187,10 +187,11 @@ def _vacuum_scores() -> None:
 
 
 def _full_recompute(orders: int, sellers: int, generated: float) -> tuple[Result, object]:
+    from django.db.models import Q
     from django.utils import timezone
 
     from ratings import services
-    from ratings.models import OrderScore, ScoreRecount, SellerRating
+    from ratings.models import OrderScore, SellerRating
 
     now = timezone.now()
     baseline = _baseline(now)
@@ -200,10 +201,9 @@ def _full_recompute(orders: int, sellers: int, generated: float) -> tuple[Result
     # made due (30 days after delivery, a reply overdue, a ship-by day passed, an edge of the
     # rating's or a metric's window passed) and refreshed their sellers; here at once.
     nightly_now = now + timedelta(days=1)
-    due = len(
-        set(OrderScore.objects.filter(rescore_at__lte=nightly_now).values_list("pk", flat=True))
-        | set(ScoreRecount.objects.filter(recount_at__lte=nightly_now).values_list("pk", flat=True))
-    )
+    due = OrderScore.objects.filter(
+        Q(rescore_at__lte=nightly_now) | Q(recount_at__lte=nightly_now)
+    ).count()
     _, day = _timed(lambda: services.refresh_dirty(now=nightly_now))
     _vacuum_scores()
 

@@ -44,6 +44,11 @@ class OrderScore(models.Model):
     # delivery end, a buyer message's 24 hours run out, the ship-by day passes unshipped): the
     # refresh rescoring the orders that are due keeps a rating current without any event.
     rescore_at = models.DateTimeField(null=True)
+    # The next moment at which time alone moves the order into or out of the rating's window or a
+    # rate metric's (it leaves the 365 days, the 60 or 30 days of a metric pass it, its ship-by day
+    # passes): the same refresh keeps the counts current, and the nightly recompute finds nothing
+    # left to change. Null for orders that are not scored.
+    recount_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [
@@ -67,7 +72,7 @@ class OrderScore(models.Model):
                 name="ratings_score_seller_cover",
             ),
             # The unscored orders that left the window, for the nightly clean-up (a scored one is
-            # due by ScoreRecount when it leaves, and the refresh drops it). An index of every score
+            # due by recount_at when it leaves, and the refresh drops it). An index of every score
             # by placed_at would draw the planner away from the seller-sorted pass.
             models.Index(
                 fields=["placed_at"],
@@ -78,6 +83,11 @@ class OrderScore(models.Model):
                 fields=["rescore_at"],
                 condition=models.Q(rescore_at__isnull=False),
                 name="ratings_score_rescore_due",
+            ),
+            models.Index(
+                fields=["recount_at"],
+                condition=models.Q(recount_at__isnull=False),
+                name="ratings_score_recount_due",
             ),
         ]
 
@@ -99,26 +109,6 @@ class OrderScore(models.Model):
             placed_at=self.placed_at,
             promised_latest=order.promised_delivery_latest,
         )
-
-
-class ScoreRecount(models.Model):
-    """When time alone next moves a scored order into or out of the rating's window or a rate
-    metric's: it leaves the 365 days, the 60 or 30 days of a metric pass it, its ship-by day passes
-    (OrderScore.rescore_at covers what changes the score itself). The refresh rescores the orders
-    that are due, so ratings and metrics follow the clock and the nightly recompute finds nothing
-    left to change. Kept apart from OrderScore: those moves are most of a day's rescores and change
-    nothing else, and writing the moment into the score row would add an entry to every index of
-    that table each time (its covering index grew by a quarter in a day)."""
-
-    order_id = models.BigIntegerField(primary_key=True)
-    seller_id = models.BigIntegerField()
-    recount_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["recount_at"], name="ratings_recount_due")]
-
-    def __str__(self) -> str:
-        return f"order {self.order_id}: {self.recount_at}"
 
 
 class SellerRating(models.Model):

@@ -148,15 +148,13 @@ def seller_ratings_refresh(
 
 def orders_mark_due(now: datetime) -> None:
     """Queue the orders whose score, or whose place in the window and the rate metrics, time alone
-    has changed by ``now`` (OrderScore.rescore_at, ScoreRecount); rescoring one moves both past
+    has changed by ``now`` (OrderScore.rescore_at and recount_at); rescoring one moves both past
     ``now``, or drops its score when it left the window."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO ratings_dirtyorder (order_id, seller_id, marked_at)"
-            " SELECT order_id, seller_id, now() FROM ratings_orderscore WHERE rescore_at <= %(now)s"
-            " UNION ALL"
-            " SELECT order_id, seller_id, now() FROM ratings_scorerecount"
-            " WHERE recount_at <= %(now)s"
+            " SELECT order_id, seller_id, now() FROM ratings_orderscore"
+            " WHERE rescore_at <= %(now)s OR recount_at <= %(now)s"
             " ON CONFLICT (order_id) DO NOTHING",
             {"now": now},
         )
@@ -189,7 +187,8 @@ def refresh_dirty(
                 break
             ids = [order_id for order_id, _ in claimed]
             sql.scores_store(now, "o.id = ANY(%(ids)s)", "t.order_id = ANY(%(ids)s)", {"ids": ids})
-            sql.scores_drop_outside_window(now, ids)
+            # The scoring passes over orders that left the window; their stored scores go here.
+            OrderScore.objects.filter(order_id__in=ids, placed_at__lte=now - WINDOW).delete()
             if refresh_sellers:
                 seller_ratings_refresh([seller_id for _, seller_id in claimed], now=now)
             handled += len(claimed)
@@ -209,7 +208,7 @@ def nightly_recompute(
     if progress:
         progress(rescored, rescored + sellers)
     with transaction.atomic():
-        # Scored orders that left the window were due (ScoreRecount) and went in refresh_dirty.
+        # Scored orders that left the window were due (recount_at) and went in refresh_dirty.
         OrderScore.objects.filter(score__isnull=True, placed_at__lte=now - WINDOW).delete()
         changed = seller_ratings_refresh(None, now=now)
     if progress:
@@ -256,7 +255,6 @@ def full_recompute(
             progress(scored, scored * slices // (index + 1) + sellers)
     with transaction.atomic():
         OrderScore.objects.filter(placed_at__lte=since).delete()
-        sql.recounts_without_score_drop()
         seller_ratings_refresh(None, now=now, rewrite=True)
     if progress:
         progress(scored + sellers, scored + sellers)

@@ -216,6 +216,7 @@ _COLUMNS = (
     "shipped_at",
     "has_valid_tracking",
     "rescore_at",
+    "recount_at",
 )
 _SET = ", ".join(f"{column} = s.{column}" for column in _COLUMNS)
 _DIFFERS = (
@@ -230,13 +231,11 @@ _DIFFERS = (
 # updating and inserting those alone (two passes over the stored table, one for the update and one
 # for the insert's anti-join, took longer than scoring). The insert still says ON CONFLICT for a
 # refresh running at the same moment. ``{stored}`` narrows the stored rows (alias ``t``) to those of
-# the orders scored. Each order's recount_at goes to ratings_scorerecount the same way. The count of
-# orders scored reads the order index in the same snapshot; the changed rows include recounts.
+# the orders scored. The count of orders scored reads the order index in the same snapshot.
 STORE_SCORES = f"""
-WITH s AS ({SCORED_ORDERS}),
-d AS (
+WITH d AS (
   SELECT s.*, t.order_id IS NULL AS is_new
-  FROM s
+  FROM ({SCORED_ORDERS}) s
   LEFT JOIN ratings_orderscore t ON t.order_id = s.order_id AND {{stored}}
   WHERE t.order_id IS NULL OR {_DIFFERS}
 ),
@@ -251,26 +250,10 @@ added AS (
   ON CONFLICT (order_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS)}, computed_at = EXCLUDED.computed_at
   RETURNING order_id
-),
-r AS (
-  SELECT s.order_id, s.seller_id, s.recount_at
-  FROM s LEFT JOIN ratings_scorerecount u ON u.order_id = s.order_id
-  WHERE s.recount_at IS DISTINCT FROM u.recount_at
-),
-recounted AS (
-  INSERT INTO ratings_scorerecount (order_id, seller_id, recount_at)
-  SELECT order_id, seller_id, recount_at FROM r WHERE recount_at IS NOT NULL
-  ON CONFLICT (order_id) DO UPDATE SET recount_at = EXCLUDED.recount_at
-  RETURNING 1
-),
-uncounted AS (
-  DELETE FROM ratings_scorerecount u USING r WHERE u.order_id = r.order_id AND r.recount_at IS NULL
-  RETURNING 1
 )
 SELECT
   (SELECT count(*) FROM marketplace_order o WHERE o.placed_at > %(since)s AND {{where}}),
-  (SELECT count(*) FROM changed) + (SELECT count(*) FROM recounted)
-    + (SELECT count(*) FROM uncounted),
+  (SELECT count(*) FROM changed),
   (SELECT count(*) FROM added)
 """  # noqa: S608 - built from constants; values go as parameters
 
@@ -441,32 +424,6 @@ def scores_store(
         scored, changed, added = cursor.fetchone()
         cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
     return scored, changed, added
-
-
-def scores_drop_outside_window(now: datetime, order_ids: list[int]) -> None:
-    """After these orders were scored: drop the stored scores of those that left the window (the
-    scoring passes over them), and the recount moments of those with no score left."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM ratings_orderscore"
-            " WHERE order_id = ANY(%(ids)s) AND placed_at <= %(since)s",
-            {"ids": order_ids, "since": now - WINDOW},
-        )
-        cursor.execute(
-            "DELETE FROM ratings_scorerecount u WHERE u.order_id = ANY(%(ids)s) AND NOT EXISTS"
-            " (SELECT 1 FROM ratings_orderscore t WHERE t.order_id = u.order_id)",
-            {"ids": order_ids},
-        )
-
-
-def recounts_without_score_drop() -> None:
-    """Drop every recount moment whose order has no stored score left (the rederivation's sweep of
-    what the refresh drops order by order)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM ratings_scorerecount u WHERE NOT EXISTS"
-            " (SELECT 1 FROM ratings_orderscore t WHERE t.order_id = u.order_id)"
-        )
 
 
 def scores_select(now: datetime, order_ids: list[int]) -> list[tuple[Any, ...]]:

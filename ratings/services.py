@@ -115,16 +115,16 @@ def seller_ratings_refresh(
         candidates = [row for row in candidates if row[0] in wanted]
     rows, history = [], ([], [], [])
     for seller_id, average, scored, mature, *rest in candidates:
-        counts, (is_stored, *stored) = tuple(rest[:8]), rest[8:]
+        counts, is_stored = tuple(rest[:8]), rest[8]
+        # Stored: score, band, scored, mature, weighting version, metric counts.
+        stored = (*rest[9:14], tuple(rest[14] or ()))
         is_rated = mature >= MIN_MATURE_ORDERS and average is not None
         score = round(average, 2) if is_rated else None
         band = band_for(score) if is_rated else ""
         fresh = (score, band, scored, mature, WEIGHTING_VERSION, counts)
-        if is_stored:
-            stored[-1] = tuple(stored[-1])
-            if not rewrite and tuple(stored) == fresh:
-                continue
-        if not is_stored or (score, band) != tuple(stored[:2]):
+        if is_stored and not rewrite and stored == fresh:
+            continue
+        if not is_stored or (score, band) != stored[:2]:
             history[0].append(seller_id)
             history[1].append(score)
             history[2].append(band)

@@ -150,6 +150,7 @@ def _snapshot() -> tuple[list, list]:
                 "is_mature",
                 "fired",
                 "bonus",
+                "counted_in",
                 "rescore_at",
                 "recount_at",
             )

@@ -102,14 +102,15 @@ def rate_metrics_from_counts(seller_id: int, now: datetime, counts: Sequence[int
     )
 
 
-def rate_metrics_for(now: datetime, seller_ids: list[int] | None) -> dict[int, RateMetrics]:
+def rate_metrics_for(seller_ids: list[int] | None) -> dict[int, RateMetrics]:
     """The rate metrics of these sellers (every seller when None) from their stored order scores,
-    in one statement."""
+    in one statement: where the last refresh counted each order (OrderScore.counted_in)."""
     from ratings import sql
 
+    now = clock.now()
     return {
         row[0]: rate_metrics_from_counts(row[0], now, row[4:])
-        for row in sql.seller_aggregates(now, seller_ids)
+        for row in sql.seller_aggregates(seller_ids)
     }
 
 
@@ -134,13 +135,12 @@ def stored_rate_metrics(seller_ids: list[int]) -> dict[int, RateMetrics]:
         )
     missing = [seller_id for seller_id in seller_ids if seller_id not in stored]
     if missing:
-        stored.update(rate_metrics_for(clock.now(), missing))
+        stored.update(rate_metrics_for(missing))
     return stored
 
 
-def seller_rate_metrics(seller_id: int, *, now: datetime | None = None) -> RateMetrics:
-    now = now or clock.now()
-    return rate_metrics_for(now, [seller_id])[seller_id]
+def seller_rate_metrics(seller_id: int) -> RateMetrics:
+    return rate_metrics_for([seller_id])[seller_id]
 
 
 def seller_rating(seller_id: int) -> SellerRating | None:

@@ -108,7 +108,7 @@ def seller_ratings_refresh(
     # (measured on 10,000 sellers: 6,300 by index 4 to 7 s, all of them 1.3 to 2.5 s).
     read = None if ids is None or len(ids) > SELLERS_BY_INDEX_MAX else ids
     candidates = sql.rating_candidates(
-        now, read, rewrite=rewrite, version=WEIGHTING_VERSION, min_mature=MIN_MATURE_ORDERS
+        read, rewrite=rewrite, version=WEIGHTING_VERSION, min_mature=MIN_MATURE_ORDERS
     )
     if read is None and ids is not None:
         wanted = set(ids)

@@ -130,16 +130,8 @@ def test_seller_is_not_yet_rated_below_the_minimum_of_mature_orders(shopper, sel
     assert (rating.score, rating.band, rating.mature_orders) == (None, "", 0)
 
 
-@pytest.mark.django_db
-def test_rate_metrics_count_against_their_targets(shopper, seller):
-    now = timezone.now()
-    _history(shopper, seller, now)
-    # The metrics are read from the stored order scores, the same pass as the rating.
-    assert seller_rate_metrics(seller.pk, now=now).order_defect.denominator == 0
-    outbox.relay()
-    services.refresh_dirty(now=now)
-    metrics = seller_rate_metrics(seller.pk, now=now - timedelta(days=30))
-    counts = {
+def _counts(metrics):
+    return {
         name: (rate.numerator, rate.denominator)
         for name, rate in (
             ("defects", metrics.order_defect),
@@ -148,7 +140,26 @@ def test_rate_metrics_count_against_their_targets(shopper, seller):
             ("tracked", metrics.valid_tracking),
         )
     }
-    assert counts == {"defects": (1, 12), "cancelled": (0, 8), "late": (1, 8), "tracked": (8, 8)}
+
+
+@pytest.mark.django_db
+def test_rate_metrics_count_against_their_targets(shopper, seller):
+    now = timezone.now()
+    _history(shopper, seller, now)
+    # The metrics are read from the stored order scores, the same pass as the rating.
+    assert seller_rate_metrics(seller.pk).order_defect.denominator == 0
+    outbox.relay()
+    # A month ago every order of the history had happened: twelve in the 60 days of order
+    # defects, eight placed in the 30 days of cancellations (the one cancelled was placed 61 days
+    # before), eight ship-by days in the 30 days, one of them shipped late, eight shipped.
+    services.refresh_dirty(now=now - timedelta(days=30))
+    metrics = seller_rate_metrics(seller.pk)
+    assert _counts(metrics) == {
+        "defects": (1, 12),
+        "cancelled": (0, 8),
+        "late": (1, 8),
+        "tracked": (8, 8),
+    }
     assert metrics.order_defect_rate == Decimal("0.0833")
     assert [
         metrics.meets_target(name)
@@ -159,12 +170,20 @@ def test_rate_metrics_count_against_their_targets(shopper, seller):
             "valid_tracking_rate",
         )
     ] == [False, True, False, True]
-    assert (
-        seller_rate_metrics(seller.pk, now=now + timedelta(days=400)).meets_target(
-            "order_defect_rate"
-        )
-        is None
-    )
+    # Today, with no event since: time alone moved the orders out of the 30-day windows and four
+    # out of the 60 days (the claim's order, placed 49 days ago, still counts).
+    services.refresh_dirty(now=now)
+    metrics = seller_rate_metrics(seller.pk)
+    assert _counts(metrics) == {
+        "defects": (1, 8),
+        "cancelled": (0, 0),
+        "late": (0, 0),
+        "tracked": (0, 0),
+    }
+    assert metrics.meets_target("valid_tracking_rate") is None
+    assert SellerRating.objects.get(seller=seller).metric_counts == [8, 1, 0, 0, 0, 0, 0, 0]
+    services.refresh_dirty(now=now + timedelta(days=400))
+    assert seller_rate_metrics(seller.pk).meets_target("order_defect_rate") is None
 
 
 @pytest.mark.django_db

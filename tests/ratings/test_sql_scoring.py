@@ -28,6 +28,7 @@ from ratings import selectors, services, sql
 from ratings.constants import (
     BONUS_CONDITIONS,
     CANCELLATION_WINDOW,
+    COUNTED_IN,
     FIRED_ORDER,
     HALF_LIFE_DAYS,
     LATE_SHIPMENT_WINDOW,
@@ -223,6 +224,37 @@ def _counted_in(facts, moment):
     )
 
 
+def _counted_in_mask(facts, expected, moment):
+    """Where a scored order counts at ``moment``, by COUNTED_IN, from the metrics' definitions:
+    maturity; order defects (negative feedback, claim, seller-fault chargeback) of the orders
+    placed in the window; seller cancellations of the orders placed in theirs; orders not
+    cancelled whose ship-by day passed in the window, and those of them not shipped by that day;
+    orders shipped in the window, and those of them with a valid tracking number."""
+    fired = set(expected.trace["fired"])
+    placed = facts.placed_at
+    in_defects = placed >= moment - ORDER_DEFECT_WINDOW
+    in_cancellations = placed >= moment - CANCELLATION_WINDOW
+    cancelled = "cancelled_by_seller" in fired
+    in_late = (
+        not cancelled and (moment - LATE_SHIPMENT_WINDOW).date() <= facts.ship_by < moment.date()
+    )
+    late = facts.shipped_at is None or facts.shipped_at.date() > facts.ship_by
+    in_tracked = facts.shipped_at is not None and facts.shipped_at >= moment - VALID_TRACKING_WINDOW
+    counts = {
+        "mature": expected.is_mature,
+        "defect_total": in_defects,
+        "defects": in_defects
+        and bool(fired & {"negative_feedback", "a_to_z_claim", "chargeback_seller_fault"}),
+        "cancel_total": in_cancellations,
+        "cancelled": in_cancellations and cancelled,
+        "late_total": in_late,
+        "late": in_late and late,
+        "tracked_total": in_tracked,
+        "tracked": in_tracked and facts.has_valid_tracking,
+    }
+    return sum(1 << COUNTED_IN.index(name) for name, counts_in in counts.items() if counts_in)
+
+
 def _python_scores(order_ids, now=NOW):
     return {order.pk: score_order(facts, now) for order, facts in services.facts_for(order_ids)}
 
@@ -254,10 +286,10 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
     promised = dict(Order.objects.values_list("pk", "promised_delivery_latest"))
     facts = dict(services.facts_for(order_ids))
     facts = {order.pk: order_facts for order, order_facts in facts.items()}
-    seen_fired, seen_bonus, seen_due = set(), set(), 0
+    seen_fired, seen_bonus, seen_due, seen_counted = set(), set(), 0, set()
     for row in rows:
         order_id, _seller, placed_at, score, counted, perfect, mature, fired, bonus = row[:9]
-        weight, rescore, recount = row[9], row[-2], row[-1]
+        weight, counted_in, rescore, recount = row[9:]
         expected = python[order_id]
         days = (placed_at - WEIGHT_EPOCH).total_seconds() / 86400
         assert weight == pytest.approx(2 ** (days / HALF_LIFE_DAYS), rel=1e-12)
@@ -277,8 +309,10 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
         ), order_id
         if score is None:
             assert "not_scored" in expected.trace
-            assert recount is None
+            assert (recount, counted_in) == (None, 0)
             continue
+        assert counted_in == _counted_in_mask(facts[order_id], expected, NOW), order_id
+        seen_counted.add(counted_in)
         # The first moment at which the clock alone moves the order into or out of a window.
         counted = _counted_in(facts[order_id], NOW)
         assert _counted_in(facts[order_id], recount) != counted, order_id
@@ -295,6 +329,11 @@ def test_sql_scores_equal_the_python_reference_for_every_rule_combination(shoppe
             seen_bonus.add(bonus)
     # Every combination was really reached, not only aimed at.
     assert seen_fired == set(range(1 << len(FIRED_ORDER)))
+    # Each place an order can count in was reached, and most of their combinations.
+    assert [any(mask & (1 << bit) for mask in seen_counted) for bit in range(len(COUNTED_IN))] == [
+        True
+    ] * len(COUNTED_IN)
+    assert len(seen_counted) >= 20
     assert seen_bonus == set(range(1 << len(BONUS_CONDITIONS)))
     assert sum(1 for result in python.values() if result.score is None) == 2
     assert seen_due >= 20

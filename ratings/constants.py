@@ -95,7 +95,7 @@ REFRESH_BATCH_SIZE = 20_000  # dirty orders rescored per set-based statement
 # the window in slices of time (orders are stored roughly in the order they were placed, so a slice
 # reads neighbouring pages), which lets the command show progress.
 FULL_RECOMPUTE_SLICES = 4
-SELLERS_BY_INDEX_MAX = 1000  # a refresh of more sellers than this aggregates every seller
+SELLERS_BY_INDEX_MAX = 3000  # a refresh of more sellers than this aggregates every seller
 # The business-day calendar table the SQL scorer joins: filled from core.clock on first use, from
 # this day to CALENDAR_AHEAD past today. A date outside it stops the scoring with an error rather
 # than be scored against a calendar that does not know it.

@@ -505,13 +505,20 @@ def _stored_state():
                 "is_mature",
                 "fired",
                 "bonus",
+                "counted_in",
                 "rescore_at",
                 "recount_at",
             )
         ),
         sorted(
             SellerRating.objects.values_list(
-                "seller_id", "score", "band", "scored_orders", "mature_orders", "metrics"
+                "seller_id",
+                "score",
+                "band",
+                "scored_orders",
+                "mature_orders",
+                "metrics",
+                "metric_counts",
             )
         ),
     )

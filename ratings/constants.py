@@ -67,11 +67,11 @@ CANCELLATION_WINDOW = timedelta(days=30)
 LATE_SHIPMENT_WINDOW = timedelta(days=30)
 VALID_TRACKING_WINDOW = timedelta(days=30)
 # Where a scored order counts at the moment it is (re)scored; bit i of OrderScore.counted_in is
-# COUNTED_IN[i]. After "mature" come the numerator and denominator pairs of the rate metrics in the
-# order of ratings.sql.SELLER_AGGREGATES and SellerRating.metric_counts (denominator first). An
-# order counts in a metric's denominator when it falls in the metric's window: placed in the last
-# 60 days (order defects) or 30 days (cancellations), its ship-by day among the last 30 days before
-# today and not cancelled (late shipments), shipped in the last 30 days (valid tracking).
+# COUNTED_IN[i]. After "mature" come each rate metric's denominator and numerator, in the order of
+# ratings.sql.SELLER_AGGREGATES and SellerRating.metric_counts. An order counts in a metric's
+# denominator when it falls in the metric's window: placed in the last 60 days (order defects) or
+# 30 days (cancellations), its ship-by day among the last 30 days before today and not cancelled
+# (late shipments), shipped in the last 30 days (valid tracking).
 COUNTED_IN: tuple[str, ...] = (
     "mature",
     "defect_total",

@@ -495,6 +495,10 @@ def test_a_refresh_of_many_sellers_reads_everyone_but_writes_only_them(
     assert SellerRating.objects.values("score", "metrics").get(seller=seller) == refreshed
 
 
+# What a stored rating holds besides its seller and weighting.
+_RATING_COLUMNS = ("score", "band", "scored_orders", "mature_orders", "metrics", "metric_counts")
+
+
 def _stored_state():
     return (
         sorted(
@@ -510,17 +514,7 @@ def _stored_state():
                 "recount_at",
             )
         ),
-        sorted(
-            SellerRating.objects.values_list(
-                "seller_id",
-                "score",
-                "band",
-                "scored_orders",
-                "mature_orders",
-                "metrics",
-                "metric_counts",
-            )
-        ),
+        sorted(SellerRating.objects.values_list("seller_id", *_RATING_COLUMNS)),
     )
 
 
@@ -642,13 +636,7 @@ def test_the_nightly_recompute_puts_back_a_stored_rating_that_drifted(shopper, s
     def stored():
         return list(
             SellerRating.objects.filter(seller=seller).values_list(
-                "score",
-                "band",
-                "scored_orders",
-                "mature_orders",
-                "metrics",
-                "metric_counts",
-                "weighting_version",
+                *_RATING_COLUMNS, "weighting_version"
             )
         )
 

@@ -17,6 +17,12 @@ already handled changes nothing (it recomputes state rather than adding to it): 
 rows. Within one relay transaction that is the same guarantee, since its effects commit with the
 event's ``processed_at`` or not at all; the difference is that when another handler of the same
 event fails, the event is retried and the idempotent handler runs again.
+
+A handler registered with :func:`register_sql` is one idempotent SQL statement over the events. When
+every handler of a topic is one, the relay claims that topic's events and runs the statements in a
+single statement per batch: the events never leave the database, which at ten thousand events a
+second halves the relay's work. If that statement fails, the same batch goes the ordinary way, with
+the statement run over the events as a batch handler, so a bad event still fails alone.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ BatchHandler = Callable[[list[OutboxEvent]], None]
 _handlers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
 _batch_handlers: dict[str, list[tuple[str, BatchHandler]]] = defaultdict(list)
 _idempotent: set[str] = set()
+# name -> (statement, after): handlers that are one SQL statement (see register_sql).
+_in_database: dict[str, tuple[str, Callable[[], None] | None]] = {}
 
 MAX_ATTEMPTS = 10  # after this an event stays visible in admin with its last error
 PURGE_BATCH_SIZE = 10_000  # handled events deleted per transaction by outbox_purge
@@ -82,6 +90,47 @@ def register_batch(
         return func
 
     return decorator
+
+
+def register_sql(
+    *topics: str, name: str, statement: str, after: Callable[[], None] | None = None
+) -> BatchHandler:
+    """Handle every event of ``topics`` with one SQL statement per batch, and call ``after()``
+    once per batch in its transaction. Returns the handler as a batch handler, for direct calls.
+
+    ``statement`` is one INSERT, UPDATE, DELETE or SELECT that reads the events from the relation
+    ``{events}`` (columns ``id`` uuid, ``topic`` text, ``payload`` jsonb); it must be idempotent
+    (it runs again for an event whose neighbour's handler failed) and take no parameters."""
+    if "{events}" not in statement:
+        raise ValueError(f"{name}: the statement must read the events from {{events}}")
+    _in_database[name] = (statement, after)
+
+    # The statement is the handler's own code; values go as parameters.
+    given = (
+        "WITH events AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::jsonb[])"  # noqa: S608
+        " AS e(id, topic, payload)) " + statement.format(events="events")
+    )
+
+    def handle(events: list[OutboxEvent]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                given,
+                [
+                    [event.id for event in events],
+                    [event.topic for event in events],
+                    [json.dumps(event.payload) for event in events],
+                ],
+            )
+        if after is not None:
+            after()
+
+    handle.__module__, handle.__qualname__ = name.rsplit(".", 1)
+    handle.__name__ = handle.__qualname__
+    _idempotent.add(name)
+    for topic in topics:
+        if name not in {existing for existing, _ in _batch_handlers[topic]}:
+            _batch_handlers[topic].append((name, handle))
+    return handle
 
 
 def handlers_for(topic: str) -> list[tuple[str, Handler]]:
@@ -227,12 +276,31 @@ def _relay_batches(
     completed = 0
     start_skipped = len(skipped)
     size = settings.OUTBOX_BATCH_SIZE
+    in_database = [
+        topic for topic in topics if all(name in _in_database for name, _ in _batch_handlers[topic])
+    ]
     while budget is None or completed + len(skipped) - start_skipped < budget:
         take = (
             size if budget is None else min(size, budget - completed - len(skipped) + start_skipped)
         )
+        claim = topics
+        if in_database:
+            try:
+                with transaction.atomic():
+                    handled = _relay_in_database(
+                        in_database, take=take, skipped=skipped, now=now_fn()
+                    )
+            except Exception:
+                # The ordinary claim below takes the same events and finds the bad one.
+                logger.warning("outbox batch failed in the database; retried", exc_info=True)
+                claim = in_database
+            else:
+                if handled:
+                    completed += handled
+                    continue
+                in_database = []
         with transaction.atomic():
-            events = _claim_batch(topics, take=take, skipped=skipped, now=now_fn())
+            events = _claim_batch(claim, take=take, skipped=skipped, now=now_fn())
             if not events:
                 break
             done = _handle_batch(events)
@@ -245,7 +313,7 @@ def _relay_batches(
 # relay sees them either way); ``_handle_batch`` puts back the events whose handlers fail. Returns
 # only the columns a handler reads: decoding timestamps and building full model rows cost as much as
 # the statement itself at a few thousand events a second.
-_CLAIM_BATCH = """
+_CLAIM = """
 WITH claimed AS (
   UPDATE core_outboxevent e SET processed_at = %(now)s
   FROM (
@@ -255,26 +323,35 @@ WITH claimed AS (
     ORDER BY created_at LIMIT %(take)s FOR UPDATE SKIP LOCKED
   ) pending
   WHERE e.id = pending.id
-  RETURNING e.id, e.topic, e.payload, e.attempts, e.created_at
+  RETURNING {returning}
+)"""
+_CLAIM_BATCH = (
+    _CLAIM.format(returning="e.id, e.topic, e.payload, e.attempts, e.created_at")
+    + "\nSELECT id, topic, payload, attempts FROM claimed ORDER BY created_at"
 )
-SELECT id, topic, payload, attempts FROM claimed ORDER BY created_at
-"""
 _CLAIMED_FIELDS = ["id", "topic", "payload", "attempts"]
+# The claim with the handlers' statements beside it (register_sql): data-modifying WITH queries
+# run to completion whether or not the final SELECT reads them.
+_CLAIM_IN_DATABASE = (
+    _CLAIM.format(returning="e.id, e.topic, e.payload")  # noqa: S608 - constants
+    + "{handlers}\nSELECT (SELECT count(*) FROM claimed), {counts}"
+)
+
+
+def _claim_params(topics: list[str], *, take: int, skipped: set[Any], now: Any) -> dict[str, Any]:
+    return {
+        "now": now,
+        "max_attempts": MAX_ATTEMPTS,
+        "topics": topics,
+        "skipped": list(skipped),
+        "take": take,
+    }
 
 
 def _claim_batch(topics: list[str], *, take: int, skipped: set[Any], now: Any) -> list[OutboxEvent]:
     """The claimed events, oldest first; the fields not read here load on first access."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_BATCH,
-            {
-                "now": now,
-                "max_attempts": MAX_ATTEMPTS,
-                "topics": topics,
-                "skipped": list(skipped),
-                "take": take,
-            },
-        )
+        cursor.execute(_CLAIM_BATCH, _claim_params(topics, take=take, skipped=skipped, now=now))
         rows = cursor.fetchall()
     # Django has psycopg hand jsonb over as text, for the field to decode.
     return [
@@ -285,6 +362,37 @@ def _claim_batch(topics: list[str], *, take: int, skipped: set[Any], now: Any) -
         )
         for event_id, topic, data, attempts in rows
     ]
+
+
+def _relay_in_database(topics: list[str], *, take: int, skipped: set[Any], now: Any) -> int:
+    """Claim a batch of ``topics`` (every handler of each one SQL) and run the handlers' statements
+    over it, all in one statement; then each handler's ``after``. Returns how many were handled."""
+    handlers: dict[str, list[str]] = {}
+    for topic in topics:
+        for name, _ in _batch_handlers[topic]:
+            handlers.setdefault(name, []).append(topic)
+    # Built from constants and the handlers' own statements; values go as parameters.
+    parts, params = [], _claim_params(topics, take=take, skipped=skipped, now=now)
+    for index, (name, handled_topics) in enumerate(handlers.items()):
+        params[f"topics_{index}"] = handled_topics
+        events = f"events_{index}"
+        parts.append(
+            f", {events} AS (SELECT id, topic, payload FROM claimed"  # noqa: S608
+            f" WHERE topic = ANY(%(topics_{index})s))"
+            f", handled_{index} AS ({_in_database[name][0].format(events=events)})"
+        )
+    counts = ", ".join(
+        f"(SELECT count(*) FROM events_{index})"  # noqa: S608
+        for index in range(len(parts))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_IN_DATABASE.format(handlers="".join(parts), counts=counts), params)
+        claimed, *per_handler = cursor.fetchone()
+    for name, count in zip(handlers, per_handler, strict=True):
+        after = _in_database[name][1]
+        if count and after is not None:
+            after()
+    return claimed
 
 
 def _handle_batch(events: list[OutboxEvent]) -> set[Any]:

@@ -33,17 +33,13 @@ logger = logging.getLogger(__name__)
 
 
 def orders_mark_dirty(orders: Sequence[tuple[int, int]]) -> None:
-    """Coalesce: any number of events of one order leave one row until the next refresh. An order
-    already waiting keeps its place in the queue."""
+    """Coalesce: any number of marks of one order leave one row until the next refresh."""
     if not orders:
         return
     order_ids, seller_ids = zip(*orders, strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO ratings_dirtyorder (order_id, seller_id, marked_at)"
-            " SELECT DISTINCT ON (order_id) order_id, seller_id, now()"
-            " FROM unnest(%s::bigint[], %s::bigint[]) AS d(order_id, seller_id)"
-            " ON CONFLICT (order_id) DO NOTHING",
+            sql.MARK_DIRTY.format(orders="unnest(%s::bigint[], %s::bigint[])"),
             [list(order_ids), list(seller_ids)],
         )
 

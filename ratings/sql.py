@@ -224,6 +224,19 @@ FROM (
 ) f
 """  # noqa: S608 - built from constants; values go as parameters
 
+# Marks orders for the next refresh; ``{orders}`` is a relation of (order_id, seller_id). An order
+# seen many times leaves one row, and one already waiting keeps its place in the queue.
+MARK_DIRTY = """
+INSERT INTO ratings_dirtyorder (order_id, seller_id, marked_at)
+SELECT DISTINCT ON (order_id) order_id, seller_id, now() FROM {orders} AS d(order_id, seller_id)
+ON CONFLICT (order_id) DO NOTHING
+"""
+# The same over outbox events (core.outbox.register_sql), whose payloads name the order.
+MARK_EVENTS_DIRTY = MARK_DIRTY.format(
+    orders="(SELECT (payload->>'order_id')::bigint, (payload->>'seller_id')::bigint FROM {events})"
+)
+
+
 _COLUMNS = (
     "seller_id",
     "placed_at",

@@ -115,3 +115,36 @@ def record_probe_ledger(events: list[OutboxEvent]) -> None:
         if str(event.id) in ledger_broken:
             raise ValueError(f"ledger handler broken for {event.id}")
     _write("ledger", events)
+
+
+SQL_TOPIC = "test.probe_sql"
+SQL_MIXED_TOPIC = "test.probe_sql_mixed"
+sql_batches: list[int] = []  # one entry per batch the SQL probe's ``after`` saw
+
+
+def _sql_batch_done() -> None:
+    sql_batches.append(1)
+
+
+# A row per event and run (no unique key, so a second run shows as a second row). A payload with
+# "divisor": 0 fails the statement; "sleep" sleeps a hundredth of it per event, so that a batch of
+# a hundred takes as long as the Python probes' batches.
+record_probe_sql = outbox.register_sql(
+    SQL_TOPIC,
+    SQL_MIXED_TOPIC,
+    name="tests.core.outbox_probe.record_probe_sql",
+    statement="""
+INSERT INTO core_outgoingemail (id, "to", subject, body, language, template, status, created_at)
+SELECT gen_random_uuid(), 'probe@example.test', 'sql ' || id::text, '', 'en', 'probe', 'queued',
+  now()
+FROM {events}, LATERAL pg_sleep(COALESCE((payload->>'sleep')::float8, 0) / 100) AS slept
+WHERE 1 / COALESCE((payload->>'divisor')::int, 1) <> 0
+""",
+    after=_sql_batch_done,
+)
+
+
+@outbox.register_batch(SQL_MIXED_TOPIC)
+def record_probe_sql_neighbour(events: list[OutboxEvent]) -> None:
+    """A Python neighbour on the mixed topic: its events go the ordinary way."""
+    _write("neighbour", events)

@@ -12,7 +12,7 @@ from core.models import OutboxDelivery, OutboxEvent
 from marketplace import services as market
 from ratings import services
 from ratings.events import on_order_events
-from ratings.models import OrderScore, RatingHistory, SellerRating
+from ratings.models import DirtyOrder, OrderScore, RatingHistory, SellerRating
 from ratings.selectors import seller_rate_metrics
 from tests.conftest import client_for
 from tests.factories import OfferFactory
@@ -118,6 +118,22 @@ def test_a_new_event_marks_one_dirty_order_however_often_it_is_seen(shopper, sel
     # The handler is idempotent: the claim of the events alone keeps it to one run each.
     assert not OutboxDelivery.objects.filter(handler__endswith="on_order_events").exists()
     assert services.refresh_dirty(now=now) == 1
+
+
+@pytest.mark.django_db
+def test_an_order_event_without_an_order_fails_alone_and_its_neighbours_are_marked(shopper, seller):
+    now = timezone.now()
+    first = place_order(shopper, OfferFactory(seller=seller), now=now)
+    broken = outbox.emit("feedback.left", {"seller_id": seller.pk})
+    second = place_order(shopper, OfferFactory(seller=seller), now=now)
+
+    outbox.relay()
+
+    broken.refresh_from_db()
+    assert (broken.processed_at, broken.attempts) == (None, 1)
+    assert "order_id" in broken.last_error
+    assert sorted(DirtyOrder.objects.values_list("order_id", flat=True)) == [first.pk, second.pk]
+    assert services.refresh_dirty(now=now) == 2
 
 
 @pytest.mark.django_db

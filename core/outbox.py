@@ -84,9 +84,7 @@ def register_batch(
         name = handler_name(func)
         if idempotent:
             _idempotent.add(name)
-        for topic in topics:
-            if name not in {existing for existing, _ in _batch_handlers[topic]}:
-                _batch_handlers[topic].append((name, func))
+        _add_batch_handler(topics, name, func)
         return func
 
     return decorator
@@ -127,10 +125,14 @@ def register_sql(
     handle.__module__, handle.__qualname__ = name.rsplit(".", 1)
     handle.__name__ = handle.__qualname__
     _idempotent.add(name)
+    _add_batch_handler(topics, name, handle)
+    return handle
+
+
+def _add_batch_handler(topics: tuple[str, ...], name: str, func: BatchHandler) -> None:
     for topic in topics:
         if name not in {existing for existing, _ in _batch_handlers[topic]}:
-            _batch_handlers[topic].append((name, handle))
-    return handle
+            _batch_handlers[topic].append((name, func))
 
 
 def handlers_for(topic: str) -> list[tuple[str, Handler]]:

@@ -65,6 +65,47 @@ def relay_process(**env: str):
     return subprocess.Popen([sys.executable, "-c", code], cwd=root, env=child_env(**env))  # noqa: S603
 
 
+def subjects(prefix: str) -> list[str]:
+    """The subjects of the probe rows written with ``prefix``, sorted."""
+    return sorted(
+        OutgoingEmail.objects.filter(
+            template="probe", subject__startswith=f"{prefix} "
+        ).values_list("subject", flat=True)
+    )
+
+
+def expected(prefix: str, ids) -> list[str]:
+    return sorted(f"{prefix} {event_id}" for event_id in ids)
+
+
+def relays_at_once(relays: int) -> tuple[list[int], list[BaseException]]:
+    """Run ``relays`` relays in threads released together; returns what each completed and the
+    errors they raised."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(relays)
+    completed: list[int] = []
+    errors: list[BaseException] = []
+
+    def relay() -> None:
+        try:
+            barrier.wait()
+            completed.append(outbox.relay())
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=relay) for _ in range(relays)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return completed, errors
+
+
 def killed_three_times_then_rerun(topic: str, events: int = 3000) -> list[object]:
     """Emit ``events`` slow probe events, SIGKILL a relay process three times once it has made
     progress, check that some but not all were handled, and finish them with a relay here."""

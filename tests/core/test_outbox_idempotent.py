@@ -4,29 +4,15 @@ them run again."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from core import outbox
-from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
+from core.models import OutboxDelivery, OutboxEvent
 from tests.core import outbox_probe
 
 IDEMPOTENT = outbox.handler_name(outbox_probe.record_probe_idempotent)
 LEDGER = outbox.handler_name(outbox_probe.record_probe_ledger)
-
-
-def _subjects(prefix: str) -> list[str]:
-    return sorted(
-        OutgoingEmail.objects.filter(
-            template="probe", subject__startswith=f"{prefix} "
-        ).values_list("subject", flat=True)
-    )
-
-
-def _expected(prefix: str, ids) -> list[str]:
-    return sorted(f"{prefix} {event_id}" for event_id in ids)
 
 
 @pytest.mark.django_db
@@ -37,7 +23,7 @@ def test_an_idempotent_handler_runs_once_per_event_and_writes_no_delivery_rows(s
 
     assert outbox.relay() == 100
     assert outbox.relay() == 0
-    assert _subjects("idempotent") == _expected("idempotent", ids)
+    assert outbox_probe.subjects("idempotent") == outbox_probe.expected("idempotent", ids)
     assert not OutboxDelivery.objects.filter(handler=IDEMPOTENT).exists()
     assert OutboxEvent.objects.filter(id__in=ids, processed_at__isnull=False).count() == 100
 
@@ -53,15 +39,15 @@ def test_a_failing_neighbour_reruns_the_idempotent_handler_but_not_the_ledger_ke
     event.refresh_from_db()
     assert (event.processed_at, event.attempts) == (None, 1)
     assert "ledger handler broken" in event.last_error
-    assert _subjects("idempotent") == [f"idempotent {event.id}"]
-    assert _subjects("ledger") == []
+    assert outbox_probe.subjects("idempotent") == [f"idempotent {event.id}"]
+    assert outbox_probe.subjects("ledger") == []
 
     assert outbox.relay() == 1
 
     event.refresh_from_db()
     assert event.processed_at is not None
-    assert _subjects("idempotent") == [f"idempotent {event.id}"] * 2
-    assert _subjects("ledger") == [f"ledger {event.id}"]
+    assert outbox_probe.subjects("idempotent") == [f"idempotent {event.id}"] * 2
+    assert outbox_probe.subjects("ledger") == [f"ledger {event.id}"]
     assert list(OutboxDelivery.objects.filter(event=event).values_list("handler", flat=True)) == [
         LEDGER
     ]
@@ -73,32 +59,14 @@ def test_concurrent_relays_hand_each_event_to_each_handler_once(settings):
     with transaction.atomic():
         only = [outbox.emit(outbox_probe.IDEMPOTENT_TOPIC, {}).id for _ in range(1500)]
         mixed = [outbox.emit(outbox_probe.MIXED_TOPIC, {}).id for _ in range(500)]
-    relays = 4
-    barrier = threading.Barrier(relays)
-    completed: list[int] = []
-    errors: list[BaseException] = []
-
-    def relay() -> None:
-        try:
-            barrier.wait()
-            completed.append(outbox.relay())
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=relay) for _ in range(relays)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    completed, errors = outbox_probe.relays_at_once(4)
 
     assert errors == []
     assert sum(completed) == 2000
     assert len([count for count in completed if count > 0]) > 1  # the relays did share the work
     assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
-    assert _subjects("idempotent") == _expected("idempotent", only + mixed)
-    assert _subjects("ledger") == _expected("ledger", mixed)
+    assert outbox_probe.subjects("idempotent") == outbox_probe.expected("idempotent", only + mixed)
+    assert outbox_probe.subjects("ledger") == outbox_probe.expected("ledger", mixed)
     assert not OutboxDelivery.objects.filter(handler=IDEMPOTENT).exists()
     assert sorted(
         OutboxDelivery.objects.filter(handler=LEDGER).values_list("event_id", flat=True)
@@ -112,5 +80,5 @@ def test_idempotent_relay_killed_repeatedly_then_rerun_leaves_one_effect_per_eve
 
     assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
     # A kill rolls the handler's rows back with the claim: none survives without its event done.
-    assert _subjects("idempotent") == _expected("idempotent", ids)
+    assert outbox_probe.subjects("idempotent") == outbox_probe.expected("idempotent", ids)
     assert not OutboxDelivery.objects.filter(handler=IDEMPOTENT).exists()

@@ -4,27 +4,13 @@ so a bad event still fails alone, and the claim keeps every statement to one run
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from core import outbox
-from core.models import OutboxDelivery, OutboxEvent, OutgoingEmail
+from core.models import OutboxDelivery, OutboxEvent
 from tests.core import outbox_probe
-
-
-def _subjects(prefix: str) -> list[str]:
-    return sorted(
-        OutgoingEmail.objects.filter(
-            template="probe", subject__startswith=f"{prefix} "
-        ).values_list("subject", flat=True)
-    )
-
-
-def _expected(prefix: str, ids) -> list[str]:
-    return sorted(f"{prefix} {event_id}" for event_id in ids)
 
 
 def _emit(topic: str, count: int, payload: dict | None = None) -> list[object]:
@@ -47,11 +33,11 @@ def test_a_topic_of_sql_handlers_is_claimed_and_handled_in_one_statement_per_bat
     assert len(in_database) == 5
     assert not [query for query in queries if "ORDER BY created_at\nSELECT" in query["sql"]]
     assert outbox_probe.sql_batches == [1, 1, 1]
-    assert _subjects("sql") == _expected("sql", ids)
+    assert outbox_probe.subjects("sql") == outbox_probe.expected("sql", ids)
     assert not OutboxDelivery.objects.exists()
     assert OutboxEvent.objects.filter(id__in=ids, processed_at__isnull=False).count() == 250
     assert outbox.relay() == 0
-    assert _subjects("sql") == _expected("sql", ids)
+    assert outbox_probe.subjects("sql") == outbox_probe.expected("sql", ids)
 
 
 @pytest.mark.django_db
@@ -65,7 +51,7 @@ def test_a_bad_event_fails_alone_and_its_neighbours_run_once():
     event = OutboxEvent.objects.get(id=bad)
     assert (event.processed_at, event.attempts) == (None, 1)
     assert "division by zero" in event.last_error
-    assert _subjects("sql") == _expected("sql", good)
+    assert outbox_probe.subjects("sql") == outbox_probe.expected("sql", good)
     assert OutboxEvent.objects.filter(id__in=good, processed_at__isnull=False).count() == 20
     assert outbox.relay() == 0  # the bad event waits for a fix, as any failed event does
     assert OutboxEvent.objects.get(id=bad).attempts == 2
@@ -82,8 +68,8 @@ def test_a_topic_with_a_python_neighbour_goes_the_ordinary_way_and_both_run():
     in_database = [query["sql"] for query in queries if "handled_0 AS" in query["sql"]]
     assert not [sql for sql in in_database if outbox_probe.SQL_MIXED_TOPIC in sql]
     assert outbox_probe.sql_batches == [1]  # the statement ran as a batch handler
-    assert _subjects("sql") == _expected("sql", ids)
-    assert _subjects("neighbour") == _expected("neighbour", ids)
+    assert outbox_probe.subjects("sql") == outbox_probe.expected("sql", ids)
+    assert outbox_probe.subjects("neighbour") == outbox_probe.expected("neighbour", ids)
     neighbour = outbox.handler_name(outbox_probe.record_probe_sql_neighbour)
     assert set(OutboxDelivery.objects.values_list("handler", flat=True)) == {neighbour}
 
@@ -97,31 +83,13 @@ def test_a_statement_that_does_not_read_the_events_is_refused():
 def test_concurrent_relays_run_the_statement_once_per_event(settings):
     settings.OUTBOX_BATCH_SIZE = 50
     ids = _emit(outbox_probe.SQL_TOPIC, 2000)
-    relays = 4
-    barrier = threading.Barrier(relays)
-    completed: list[int] = []
-    errors: list[BaseException] = []
-
-    def relay() -> None:
-        try:
-            barrier.wait()
-            completed.append(outbox.relay())
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=relay) for _ in range(relays)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    completed, errors = outbox_probe.relays_at_once(4)
 
     assert errors == []
     assert sum(completed) == 2000
     assert len([count for count in completed if count > 0]) > 1
     assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
-    assert _subjects("sql") == _expected("sql", ids)
+    assert outbox_probe.subjects("sql") == outbox_probe.expected("sql", ids)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,4 +97,4 @@ def test_sql_relay_killed_repeatedly_then_rerun_leaves_one_effect_per_event():
     ids = outbox_probe.killed_three_times_then_rerun(outbox_probe.SQL_TOPIC, 3000)
 
     assert not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
-    assert _subjects("sql") == _expected("sql", ids)
+    assert outbox_probe.subjects("sql") == outbox_probe.expected("sql", ids)
